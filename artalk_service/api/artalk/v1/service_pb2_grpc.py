@@ -26,7 +26,8 @@ if _version_not_supported:
 
 
 class AnimationStub:
-    """Missing associated documentation comment in .proto file."""
+    """Speech-driven facial animation for game characters.
+    """
 
     def __init__(self, channel):
         """Constructor.
@@ -52,7 +53,8 @@ class AnimationStub:
 
 
 class AnimationServicer:
-    """Missing associated documentation comment in .proto file."""
+    """Speech-driven facial animation for game characters.
+    """
 
     def Stream(self, request_iterator, context):
         """Live animation: a session config, then audio chunks (with flush, cancel
@@ -103,7 +105,8 @@ def add_AnimationServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class Animation:
-    """Missing associated documentation comment in .proto file."""
+    """Speech-driven facial animation for game characters.
+    """
 
     @staticmethod
     def Stream(request_iterator,

@@ -1,0 +1,1 @@
+"""Serving runtime: sessions, frame-rate conversion and cross-session batching."""

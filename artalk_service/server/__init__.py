@@ -1,0 +1,1 @@
+"""The gRPC service: contract handlers, request validation, server start-up."""

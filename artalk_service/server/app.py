@@ -1,0 +1,70 @@
+"""Server assembly: model, scheduler, Animation service, health and reflection."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from dataclasses import dataclass
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from artalk_service.api.artalk.v1 import animation_pb2, service_pb2, service_pb2_grpc
+from artalk_service.runtime.scheduler import Scheduler
+from artalk_service.server.limits import Limits
+from artalk_service.server.servicer import AnimationServicer
+
+log = logging.getLogger("artalk.server")
+SERVICE_NAME = service_pb2.DESCRIPTOR.services_by_name["Animation"].full_name
+
+
+@dataclass
+class RunningServer:
+    server: grpc.aio.Server
+    port: int
+    scheduler: Scheduler
+    health: health.aio.HealthServicer
+
+    async def stop(self, grace: float | None = 5.0) -> None:
+        await self.health.enter_graceful_shutdown()
+        await self.server.stop(grace)
+        await self.scheduler.stop()
+
+
+async def start_server(model, host: str = "127.0.0.1", port: int = 50051, limits: Limits = Limits()) -> RunningServer:
+    """Start serving `model`; port 0 picks a free port (returned)."""
+    options = [("grpc.max_receive_message_length", limits.max_message_bytes),
+               ("grpc.max_send_message_length", limits.max_message_bytes)]
+    server = grpc.aio.server(options=options)
+    scheduler = Scheduler(model)
+    scheduler.start()
+    service_pb2_grpc.add_AnimationServicer_to_server(AnimationServicer(model, scheduler, limits), server)
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+    bound = server.add_insecure_port(f"{host}:{port}")
+    if bound == 0:
+        raise OSError(f"could not bind {host}:{port}")
+    await server.start()
+    for name in ("", SERVICE_NAME):
+        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    log.info("artalk.v1 serving model %s on %s:%d (%s)", model.model_id, host, bound, model.device)
+    return RunningServer(server, bound, scheduler, health_servicer)
+
+
+async def serve_forever(model, host: str, port: int, limits: Limits = Limits()) -> None:
+    running = await start_server(model, host, port, limits)
+    print(f"artalk-service listening on {host}:{running.port} (model {model.model_id}, device {model.device})",
+          flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("shutting down")
+    await running.stop()
+
+
+__all__ = ["start_server", "serve_forever", "RunningServer", "animation_pb2"]

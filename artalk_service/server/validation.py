@@ -1,0 +1,100 @@
+"""SessionConfig (proto) -> SessionSettings, or an InvalidRequest naming what is wrong."""
+from __future__ import annotations
+
+import math
+import uuid
+
+import numpy as np
+
+from artalk_service.api.artalk.v1 import animation_pb2 as pb
+from artalk_service.audio.formats import AudioFormat, AudioFormatError, Encoding
+from artalk_service.model import StreamOptions
+from artalk_service.retarget import RetargetError, RetargetMap, get_preset, parse_map
+from artalk_service.retarget.presets import PRESETS
+from artalk_service.runtime.session import SessionSettings
+from artalk_service.server.limits import Limits
+
+ENCODINGS = {pb.AUDIO_ENCODING_PCM_S16LE: Encoding.PCM_S16LE, pb.AUDIO_ENCODING_FLOAT32_LE: Encoding.FLOAT32_LE}
+DEFAULT_RETARGET = "arkit61"
+
+
+class InvalidRequest(ValueError):
+    """Answered with INVALID_ARGUMENT and this message."""
+
+
+def audio_format_from_proto(fmt: pb.AudioFormat) -> AudioFormat:
+    if fmt.encoding not in ENCODINGS:
+        raise InvalidRequest(
+            f"unsupported audio encoding {pb.AudioEncoding.Name(fmt.encoding) if fmt.encoding in pb.AudioEncoding.values() else fmt.encoding}; "
+            "accepted: AUDIO_ENCODING_PCM_S16LE or AUDIO_ENCODING_FLOAT32_LE")
+    try:
+        return AudioFormat(ENCODINGS[fmt.encoding], fmt.sample_rate_hz, fmt.channels)
+    except AudioFormatError as err:
+        raise InvalidRequest(f"audio_format: {err}") from None
+
+
+def settings_from_proto(config: pb.SessionConfig, model, limits: Limits, *, need_audio_format: bool = True) -> SessionSettings:
+    fmt = audio_format_from_proto(config.audio_format) if need_audio_format or config.HasField("audio_format") else None
+    output_fps = config.output_fps or model.layout.fps
+    if output_fps > limits.max_output_fps:
+        raise InvalidRequest(f"output_fps {output_fps} is out of range; accepted: 1 to {limits.max_output_fps}, or 0 for native {model.layout.fps}")
+    for name, value in (("temperature", config.temperature), ("top_p", config.top_p)):
+        if not math.isfinite(value):
+            raise InvalidRequest(f"{name} is {value}; accepted: a finite number")
+    if not 0.0 <= config.temperature <= 2.0:
+        raise InvalidRequest(f"temperature {config.temperature} is out of range; accepted: 0 (greedy) to 2")
+    if not 0.0 <= config.top_p <= 1.0:
+        raise InvalidRequest(f"top_p {config.top_p} is out of range; accepted: (0, 1], or 0 for off")
+    for name in ("session_id", "character_id"):
+        if len(getattr(config, name)) > limits.max_id_chars:
+            raise InvalidRequest(f"{name} is longer than {limits.max_id_chars} characters")
+    style_name, style = _style(config, model)
+    options = StreamOptions(style=style, seed=config.seed % 2**63, temperature=float(config.temperature),
+                            top_p=float(config.top_p) or 1.0)
+    return SessionSettings(
+        audio_format=fmt, output_fps=output_fps, retarget=_retarget(config, model), style_name=style_name,
+        stream_options=options,
+        head_motion=config.head_motion if config.HasField("head_motion") else True,
+        blinks=config.blinks if config.HasField("blinks") else True,
+        session_id=config.session_id or uuid.uuid4().hex, character_id=config.character_id,
+        include_native=config.include_native_motion, echo_audio=config.echo_audio)
+
+
+def _retarget(config: pb.SessionConfig, model) -> RetargetMap:
+    which = config.retarget.WhichOneof("source")
+    try:
+        if which == "inline_map":
+            return parse_map(config.retarget.inline_map, model.layout, get_preset)
+        return get_preset(config.retarget.preset if which == "preset" else DEFAULT_RETARGET)
+    except KeyError:
+        raise InvalidRequest(f"unknown retarget preset {config.retarget.preset!r}; available: {sorted(PRESETS)}") from None
+    except RetargetError as err:
+        raise InvalidRequest(f"inline retarget map: {err}") from None
+
+
+def _style(config: pb.SessionConfig, model) -> tuple[str, str | np.ndarray | None]:
+    which = config.style.WhichOneof("source")
+    if which == "preset":
+        name = config.style.preset
+        if name not in model.style_presets:
+            raise InvalidRequest(f"unknown style preset {name!r}; available: {sorted(model.style_presets)}")
+        return name, name
+    if which == "reference_clip":
+        return "reference_clip", _clip(config.style.reference_clip, model)
+    return "neutral", None
+
+
+def _clip(clip: pb.MotionClip, model) -> np.ndarray:
+    layout = model.layout
+    if clip.layout != layout.name:
+        raise InvalidRequest(f"reference_clip.layout {clip.layout!r} does not match the model's layout {layout.name!r}")
+    if clip.fps != layout.fps:
+        raise InvalidRequest(f"reference_clip.fps {clip.fps} must be the layout's native {layout.fps}")
+    if clip.num_channels != layout.num_channels:
+        raise InvalidRequest(f"reference_clip.num_channels {clip.num_channels} must be {layout.num_channels} for {layout.name}")
+    values = np.asarray(clip.values, dtype=np.float32)
+    if values.size == 0 or values.size % layout.num_channels:
+        raise InvalidRequest(f"reference_clip.values must hold whole frames of {layout.num_channels} values (got {values.size})")
+    if not np.isfinite(values).all():
+        raise InvalidRequest("reference_clip.values contains NaN or Inf; accepted: finite numbers")
+    return values.reshape(-1, layout.num_channels)
