@@ -6,9 +6,11 @@ cd "$(dirname "$0")/.."
 
 # TTS engines and voices for the corpus, sox for audio checks.
 APT_PACKAGES="espeak-ng flite festival festvox-kallpc16k festvox-us-slt-hts sox fortunes-min"
+# Toolchains for the engine clients (C++ core, C# P/Invoke sample) and their tests.
+APT_CLIENTS=""
 
 missing=""
-for pkg in $APT_PACKAGES; do
+for pkg in $APT_PACKAGES $APT_CLIENTS; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing="$missing $pkg"
 done
 if [ -n "$missing" ]; then
