@@ -48,19 +48,22 @@ class Scheduler:
         await future
 
     async def _loop(self) -> None:
-        loop = asyncio.get_running_loop()
         while True:
             await self._kick.wait()
             self._kick.clear()
-            batch, self._waiting = self._waiting, []
-            try:
-                await loop.run_in_executor(self._executor, self._run, [s for s, _ in batch])
-                outcome: BaseException | None = None
-            except Exception as err:  # noqa: BLE001 - reported to every waiting session
-                outcome = err
-            for _, future in batch:
-                if not future.done():
-                    future.set_exception(outcome) if outcome else future.set_result(None)
+            await self._serve_waiting()
+
+    async def _serve_waiting(self) -> None:
+        # A method of its own so that the batch (and its sessions) is freed on return.
+        batch, self._waiting = self._waiting, []
+        try:
+            await asyncio.get_running_loop().run_in_executor(self._executor, self._run, [s for s, _ in batch])
+            outcome: BaseException | None = None
+        except Exception as err:  # noqa: BLE001 - reported to every waiting session
+            outcome = err
+        for _, future in batch:
+            if not future.done():
+                future.set_exception(outcome) if outcome else future.set_result(None)
 
     def _run(self, sessions: list[Session]) -> None:
         while True:
