@@ -1,0 +1,96 @@
+"""The whole network: speech encoder, style encoder, autoencoder, AR transformer, and the
+per-window inference loop (one forward pass per scale, batched over streams).
+
+Window w's computation depends only on its audio context, the session's style and
+window w-1's codes; that is what makes streamed output equal offline output.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+
+from ..layout import get_layout
+from .autoencoder import MotionAutoencoder
+from .config import ModelConfig
+from .quantizer import resize
+from .sampling import sample_bits
+from .speech import SpeechEncoder
+from .style import StyleEncoder
+from .transformer import ScaleTransformer
+
+
+class ARTalk(nn.Module):
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.config = config
+        layout = get_layout(config.layout)
+
+        # 1. motion normalisation: per-channel statistics, set from data at training time
+        self.register_buffer("motion_mean", torch.zeros(layout.num_channels))
+        self.register_buffer("motion_std", torch.ones(layout.num_channels))
+
+        # 2. the four parts
+        self.speech = SpeechEncoder(config)
+        self.style = StyleEncoder(config, layout.num_channels)
+        self.autoencoder = MotionAutoencoder(config, layout.num_channels)
+        self.transformer = ScaleTransformer(config)
+
+    def normalize(self, motion_BTC: torch.Tensor) -> torch.Tensor:
+        return (motion_BTC - self.motion_mean) / self.motion_std
+
+    def denormalize(self, motion_BTC: torch.Tensor) -> torch.Tensor:
+        return motion_BTC * self.motion_std + self.motion_mean
+
+    def token_conditions(self, whisper_BTC: torch.Tensor) -> torch.Tensor:
+        """Whisper features of the audio contexts -> one conditioning vector per token of
+        [previous, current] (B, 2N, C).
+
+        The context ends at the current window's end + lookahead; at 50 Hz each motion
+        frame is 2 feature frames."""
+        w = self.config.window
+        feats_BTC = self.speech.adapt(whisper_BTC)
+        cur = 2 * (w.context_frames - w.frames - w.lookahead_frames)
+        halves = (feats_BTC[:, cur - 2 * w.frames: cur], feats_BTC[:, cur: cur + 2 * w.frames])
+        return torch.cat([resize(h, s) for h in halves for s in w.scales], dim=1)
+
+    def transformer_inputs(self, style_BC: torch.Tensor, bits_BND: torch.Tensor) -> torch.Tensor:
+        return self.transformer.embed(style_BC, self.autoencoder.quantizer.next_scale_inputs(bits_BND))
+
+    def logits(self, whisper_BTC, style_BC, prev_bits_BND, bits_BND) -> torch.Tensor:
+        """Teacher forcing (training; the frozen Whisper features may be cached):
+        the current window's bit logits (B, N, D, 2)."""
+        x_B2NC = torch.cat([self.transformer_inputs(style_BC, prev_bits_BND),
+                            self.transformer_inputs(style_BC, bits_BND)], dim=1)
+        return self.transformer(x_B2NC, self.token_conditions(whisper_BTC))
+
+    @torch.no_grad()
+    def initial_bits(self) -> torch.Tensor:
+        """Codes standing in for the window before the first: all-zero (mean) motion. (1, N, D)"""
+        W, C = self.config.window.frames, self.motion_mean.numel()
+        zeros = torch.zeros(1, W, C, device=self.motion_mean.device)
+        return self.autoencoder.encode(zeros, zeros)[1]
+
+    @torch.no_grad()
+    def generate(self, audio_BS, style_BC, prev_bits_BND, temperature_B, top_p_B,
+                 generators: list[torch.Generator]) -> tuple[torch.Tensor, torch.Tensor]:
+        """One window for each of B streams -> (codes (B, N, D), normalised motion (B, W, C))."""
+        scales, N = self.config.window.scales, self.config.window.num_tokens
+        D, quantizer, tf = self.config.autoencoder.latent_dim, self.autoencoder.quantizer, self.transformer
+        ada = tf.modulations(self.token_conditions(self.speech.whisper_features(audio_BS)))
+        caches = [{} for _ in tf.blocks]
+        # step 0 runs the previous window's tokens and the style token together
+        x_BlC = torch.cat([self.transformer_inputs(style_BC, prev_bits_BND), style_BC[:, None]], dim=1)
+        mask, start, f_hat_BWD, bits = tf.mask_LL[: N + 1, : N + 1], 0, 0.0, []
+        for k, s in enumerate(scales):
+            stop = start + x_BlC.shape[1]
+            h_BlC = tf.step(x_BlC, ada, start, mask, caches)
+            logits_BsD2 = tf.logits(h_BlC[:, -s:], ada[-1][:, stop - s: stop])
+            uniform_BsD = torch.stack([torch.rand(s, D, generator=g) for g in generators])
+            bits.append(sample_bits(logits_BsD2, temperature_B, top_p_B, uniform_BsD.to(logits_BsD2.device)))
+            if k + 1 < len(scales):  # later scales see everything cached so far: no mask
+                f_hat_BWD = f_hat_BWD + quantizer.lift(quantizer.codes_to_vectors(bits[-1]), k)
+                x_BlC, mask, start = tf.word_embed(resize(f_hat_BWD, scales[k + 1])), None, stop
+        bits_BND = torch.cat(bits, dim=1)
+        motion_BWC = self.autoencoder.decode(quantizer.bits_to_latent(prev_bits_BND),
+                                             quantizer.bits_to_latent(bits_BND))
+        return bits_BND, motion_BWC

@@ -1,0 +1,64 @@
+"""Training losses of the two stages. Motion is in normalised units throughout."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from ..layout import HEAD_CHANNELS, get_layout
+from .artalk import ARTalk
+
+
+@dataclass(frozen=True)
+class AutoencoderLossWeights:
+    head_pose: float = 3.0    # head rotation is small in amplitude yet very visible
+    velocity: float = 1.0     # frame-to-frame motion, the seam with the previous window included
+    commitment: float = 0.25
+    entropy: float = 0.1
+
+
+def channel_weights(net: ARTalk, weights: AutoencoderLossWeights) -> torch.Tensor:
+    layout = get_layout(net.config.layout)
+    w_C = torch.ones(layout.num_channels, device=net.motion_mean.device)
+    w_C[layout.indices(HEAD_CHANNELS)] = weights.head_pose
+    return w_C / w_C.mean()
+
+
+def autoencoder_loss(net: ARTalk, motion_B3WC: torch.Tensor,
+                     weights: AutoencoderLossWeights = AutoencoderLossWeights()):
+    """Three consecutive normalised windows -> (loss, parts for logging).
+
+    Window w is reconstructed from its codes and window w-1's codes, exactly as at inference."""
+    W = net.config.window.frames
+    recon_BWC, terms = net.autoencoder(motion_B3WC)
+    target_BWC, seam_B1C = motion_B3WC[:, -W:], motion_B3WC[:, -W - 1: -W]
+    w_C = channel_weights(net, weights)
+    l1 = ((recon_BWC - target_BWC).abs() * w_C).mean()
+    velocity = ((torch.cat([seam_B1C, recon_BWC], 1).diff(dim=1)
+                 - torch.cat([seam_B1C, target_BWC], 1).diff(dim=1)).abs() * w_C).mean()
+    loss = l1 + weights.velocity * velocity + weights.commitment * terms["commit"] + weights.entropy * terms["entropy"]
+    return loss, {"l1": l1.detach(), "velocity": velocity.detach(),
+                  "commit": terms["commit"].detach(), "entropy": terms["entropy"].detach()}
+
+
+@torch.no_grad()
+def code_targets(net: ARTalk, motion_B3WC: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Codes of windows w-1 and w, each coded with its own predecessor: (B, N, D) x 2."""
+    B, three_W, C = motion_B3WC.shape
+    m2, m1, m0 = motion_B3WC.view(B, 3, three_W // 3, C).unbind(1)
+    bits = net.autoencoder.encode(torch.cat([m2, m1]), torch.cat([m1, m0]))[1]
+    return bits[:B], bits[B:]
+
+
+def transformer_loss(net: ARTalk, whisper_BTC: torch.Tensor, style_BC: torch.Tensor,
+                     prev_bits_BND: torch.Tensor, bits_BND: torch.Tensor):
+    """Teacher-forced bit cross-entropy of the current window -> (loss, parts for logging).
+    whisper_BTC = net.speech.whisper_features(audio contexts), cacheable: Whisper is frozen."""
+    logits_BND2 = net.logits(whisper_BTC, style_BC, prev_bits_BND, bits_BND)
+    loss = F.cross_entropy(logits_BND2.flatten(0, 2), bits_BND.flatten().long())
+    correct_BN = ((logits_BND2[..., 1] > logits_BND2[..., 0]) == bits_BND).float().mean(-1)
+    parts = {"bit_accuracy": correct_BN.mean().detach()}
+    fine = net.config.window.scales[-1]
+    parts["finest_scale_accuracy"] = correct_BN[:, -fine:].mean().detach()
+    return loss, parts

@@ -1,0 +1,31 @@
+import torch
+
+from artalk_service.model import ModelConfig
+from artalk_service.model.artalk import ARTalk
+from artalk_service.model.losses import autoencoder_loss, code_targets, transformer_loss
+
+
+def test_losses_backpropagate_to_the_right_parts():
+    config = ModelConfig.tiny()
+    torch.manual_seed(0)
+    net = ARTalk(config)
+    W, S = config.window.frames, config.window.context_frames * 640
+    motion = torch.randn(2, 3 * W, 61)
+
+    loss, parts = autoencoder_loss(net, motion)
+    loss.backward()
+    assert torch.isfinite(loss) and set(parts) == {"l1", "velocity", "commit", "entropy"}
+    assert net.autoencoder.encoder.inp.weight.grad is not None
+    assert net.autoencoder.quantizer.log_gain_K.grad is not None
+
+    net.zero_grad()
+    prev_bits, bits = code_targets(net, motion)
+    assert prev_bits.shape == bits.shape == (2, config.window.num_tokens, config.autoencoder.latent_dim)
+    style = torch.cat([net.style(motion[:1, :W]), net.style.null(1)])
+    whisper = net.speech.whisper_features(torch.randn(2, S) * 0.1)
+    loss, parts = transformer_loss(net, whisper, style, prev_bits, bits)
+    loss.backward()
+    assert 0 <= parts["bit_accuracy"] <= 1
+    assert net.transformer.head.weight.grad is not None and net.speech.proj.weight.grad is not None
+    assert net.style.null_C.grad is not None and net.style.inp.weight.grad is not None
+    assert all(p.grad is None for p in net.speech.whisper.parameters())  # frozen
