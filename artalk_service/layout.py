@@ -22,7 +22,11 @@ ARKIT_BLENDSHAPES: tuple[str, ...] = (
     "CheekSquintRight", "NoseSneerLeft", "NoseSneerRight", "TongueOut",
 )
 
-# Rotations in radians. Yaw turns left/right, pitch nods, roll tilts; see README "Conventions".
+# Rotations in radians, in the character's own frame: positive yaw turns toward its own
+# left, positive pitch turns down (chin down, looking down), positive roll tilts toward
+# its left shoulder; applied yaw, then pitch, then roll, each about the head's current
+# axes. Eye rotations are relative to the head. docs/retarget.md "Conventions" gives the
+# same rotations in Unity, Unreal and glTF axes.
 HEAD_AND_EYE_ROTATIONS: tuple[str, ...] = (
     "HeadYaw", "HeadPitch", "HeadRoll",
     "LeftEyeYaw", "LeftEyePitch", "LeftEyeRoll",

@@ -1,31 +1,25 @@
-"""A retarget map: each output name is a weighted sum of source channels,
-then gain, offset and clamp. Compiled once into a matrix so applying it to a
-batch of frames is one matmul.
+"""A compiled retarget map: the model's motion channels in, a character rig's values out.
 
-Text format (JSON or YAML):
+Per output target, in this order:
 
-    {"name": "my_rig", "extends": "arkit61",          # optional preset to start from
-     "targets": [{"name": "jaw_open", "sources": {"JawOpen": 1.0},
-                  "gain": 1.0, "offset": 0.0, "clamp": [0.0, 1.0]}]}
+    value = curve(gain * sum(weight * source) + offset), then clamp, then smoothing
 
-A target of the same name as an inherited one replaces it.
+The weighted sums of all targets are one matmul; curves and clamps are vectorised
+per kind. Bone outputs follow the targets: rotation channels scaled by the bone's
+gain, smoothed, and turned into a quaternion or Euler degrees (bones.py).
+Smoothing is a one-pole low-pass with a time constant in seconds; its memory lives
+in a RetargetState, one per session, so frames that arrive in blocks give the same
+values however they are split.
 """
 from __future__ import annotations
 
-import difflib
-import json
-import math
-from dataclasses import dataclass
-from typing import Any, Callable
+from dataclasses import dataclass, field
 
 import numpy as np
-import yaml
 
 from artalk_service.layout import MotionLayout
-
-
-class RetargetError(ValueError):
-    """An invalid map; the message names the offending part and what is accepted."""
+from artalk_service.retarget.bones import Bone
+from artalk_service.retarget.curves import Curve, CurveBank
 
 
 @dataclass(frozen=True)
@@ -35,6 +29,45 @@ class Target:
     gain: float = 1.0
     offset: float = 0.0
     clamp: tuple[float, float] | None = None
+    curve: Curve | None = None
+    smoothing: float = 0.0  # low-pass time constant in seconds; 0 = off
+
+    def to_spec(self) -> dict:
+        spec: dict = {"name": self.name, "sources": dict(self.sources)}
+        if self.gain != 1.0:
+            spec["gain"] = self.gain
+        if self.offset:
+            spec["offset"] = self.offset
+        if self.clamp is not None:
+            spec["clamp"] = list(self.clamp)
+        if self.curve is not None:
+            spec["curve"] = self.curve.to_spec()
+        if self.smoothing:
+            spec["smoothing"] = self.smoothing
+        return spec
+
+
+class RetargetState:
+    """The smoothing filters' memory for one session (or one clip)."""
+
+    def __init__(self, time_constants: np.ndarray, fps: int) -> None:
+        smoothed = time_constants > 0
+        self._cols = np.flatnonzero(smoothed)
+        # Exact discretisation of a first-order low-pass at this frame rate.
+        self._alpha = (1.0 - np.exp(-1.0 / (fps * time_constants[smoothed]))).astype(np.float32)
+        self._last: np.ndarray | None = None
+
+    def filter(self, values: np.ndarray) -> None:
+        """Low-pass the smoothed columns of (n, columns) values in place, continuing from the last call."""
+        if not len(self._cols) or not len(values):
+            return
+        x = values[:, self._cols]
+        y = self._last
+        for i in range(len(x)):
+            y = x[i] if y is None else y + self._alpha * (x[i] - y)  # the first frame starts the filter
+            x[i] = y
+        self._last = x[-1].copy()
+        values[:, self._cols] = x
 
 
 @dataclass(frozen=True)
@@ -42,105 +75,68 @@ class RetargetMap:
     name: str
     layout: MotionLayout
     targets: tuple[Target, ...]
+    bones: tuple[Bone, ...] = ()
+    description: str = ""
+    _compiled: dict = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        n_src = self.layout.num_channels
-        weights = np.zeros((n_src, len(self.targets)), dtype=np.float32)
+        weights = np.zeros((self.layout.num_channels, len(self.targets)), dtype=np.float32)
         for j, target in enumerate(self.targets):
             for channel, weight in target.sources:
                 weights[self.layout.index(channel), j] += weight * target.gain
-        lo = [t.clamp[0] if t.clamp else -np.inf for t in self.targets]
-        hi = [t.clamp[1] if t.clamp else np.inf for t in self.targets]
-        object.__setattr__(self, "_weights", weights)
-        object.__setattr__(self, "_offset", np.array([t.offset for t in self.targets], dtype=np.float32))
-        object.__setattr__(self, "_lo", np.array(lo, dtype=np.float32))
-        object.__setattr__(self, "_hi", np.array(hi, dtype=np.float32))
+        clamps = [t.clamp or (-np.inf, np.inf) for t in self.targets]
+        smoothing = [t.smoothing for t in self.targets] + [b.smoothing for b in self.bones for _ in range(3)]
+        object.__setattr__(self, "_compiled", {
+            "weights": weights,
+            "offset": np.array([t.offset for t in self.targets], dtype=np.float32),
+            "lo": np.array([lo for lo, _ in clamps], dtype=np.float32),
+            "hi": np.array([hi for _, hi in clamps], dtype=np.float32),
+            "curves": CurveBank([t.curve for t in self.targets]),
+            "bone_sources": np.array([self.layout.indices(b.sources) for b in self.bones], dtype=np.intp).reshape(-1),
+            "bone_gain": np.repeat([b.gain for b in self.bones], 3).astype(np.float32),
+            "time_constants": np.array(smoothing, dtype=np.float64),
+        })
 
     @property
     def names(self) -> list[str]:
-        return [t.name for t in self.targets]
+        """Output channel names: the targets, then each bone's channels."""
+        return [t.name for t in self.targets] + [n for b in self.bones for n in b.channel_names]
 
-    def apply(self, frames: np.ndarray) -> np.ndarray:
-        """(n, layout channels) native motion -> (n, targets) output values."""
-        out = frames @ self._weights + self._offset
-        return np.clip(out, self._lo, self._hi, out=out)
+    @property
+    def rotation_names(self) -> list[str]:
+        """Targets fed by rotation channels, so in radians (bone channels are not)."""
+        rotations = set(self.layout.rotation_channels)
+        return [t.name for t in self.targets if any(c in rotations for c, _ in t.sources)]
 
+    def new_state(self, fps: int) -> RetargetState:
+        """Smoothing memory for a stream of frames at `fps`; create one per session."""
+        return RetargetState(self._compiled["time_constants"], fps)
 
-def parse_map(text_or_dict: str | dict, layout: MotionLayout,
-              resolve_preset: Callable[[str], RetargetMap]) -> RetargetMap:
-    """Parse and validate a whole map; raises RetargetError, never returns half a map."""
-    spec = _load(text_or_dict) if isinstance(text_or_dict, str) else text_or_dict
-    if not isinstance(spec, dict):
-        raise RetargetError("a retarget map must be an object with a 'targets' list")
-    unknown = set(spec) - {"name", "extends", "targets", "description"}
-    if unknown:
-        raise RetargetError(f"unknown key(s) {sorted(unknown)}; accepted: name, description, extends, targets")
-    inherited: list[Target] = []
-    if spec.get("extends") is not None:
-        try:
-            inherited = list(resolve_preset(str(spec["extends"])).targets)
-        except KeyError as err:
-            raise RetargetError(f"'extends': {err.args[0]}") from None
-    raw_targets = spec.get("targets", [])
-    if not isinstance(raw_targets, list):
-        raise RetargetError("'targets' must be a list of {name, sources, gain, offset, clamp}")
-    own = [_parse_target(raw, i, layout) for i, raw in enumerate(raw_targets)]
-    seen: set[str] = set()
-    for target in own:
-        if target.name in seen:
-            raise RetargetError(f"duplicate target {target.name!r}; each target name may appear once")
-        seen.add(target.name)
-    # An override keeps the inherited target's position, so channel order is stable.
-    own_by_name = {t.name: t for t in own}
-    inherited_names = {t.name for t in inherited}
-    merged = [own_by_name.get(t.name, t) for t in inherited] + [t for t in own if t.name not in inherited_names]
-    if not merged:
-        raise RetargetError("the map has no targets")
-    return RetargetMap(str(spec.get("name", "inline")), layout, tuple(merged))
+    def apply(self, frames: np.ndarray, state: RetargetState | None = None) -> np.ndarray:
+        """(n, layout channels) native motion -> (n, len(names)) output values.
 
+        Pass the session's state so smoothing continues across calls; without one the
+        frames are taken as a whole clip at the layout's native rate.
+        """
+        c = self._compiled
+        state = self.new_state(self.layout.fps) if state is None else state
+        targets = frames @ c["weights"] + c["offset"]
+        c["curves"].apply(targets)
+        np.clip(targets, c["lo"], c["hi"], out=targets)
+        angles = frames[:, c["bone_sources"]] * c["bone_gain"]
+        values = np.concatenate([targets, angles], axis=1).astype(np.float32)
+        state.filter(values)
+        n_targets = len(self.targets)
+        bones = [bone.values(values[:, n_targets + 3 * k: n_targets + 3 * k + 3]) for k, bone in enumerate(self.bones)]
+        return np.concatenate([values[:, :n_targets], *bones], axis=1).astype(np.float32, copy=False)
 
-def _load(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        pass
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        raise RetargetError(f"retarget map is neither valid JSON nor YAML: {err}") from None
-
-
-def _parse_target(raw: Any, index: int, layout: MotionLayout) -> Target:
-    where = f"targets[{index}]"
-    if not isinstance(raw, dict) or not isinstance(raw.get("name"), str) or not raw["name"]:
-        raise RetargetError(f"{where} must be an object with a non-empty string 'name'")
-    where = f"target {raw['name']!r}"
-    unknown = set(raw) - {"name", "sources", "gain", "offset", "clamp"}
-    if unknown:
-        raise RetargetError(f"{where}: unknown key(s) {sorted(unknown)}; accepted: name, sources, gain, offset, clamp")
-    sources = raw.get("sources")
-    if not isinstance(sources, dict) or not sources:
-        raise RetargetError(f"{where}: 'sources' must be a non-empty object of source channel -> weight")
-    for channel, weight in sources.items():
-        if channel not in layout.channels:
-            near = difflib.get_close_matches(str(channel), layout.channels, n=1)
-            hint = f"; did you mean {near[0]!r}?" if near else f"; valid channels are those of layout {layout.name}"
-            raise RetargetError(f"{where}: unknown source channel {channel!r}{hint}")
-        _finite(weight, f"{where}: weight of {channel!r}")
-    gain = _finite(raw.get("gain", 1.0), f"{where}: gain")
-    offset = _finite(raw.get("offset", 0.0), f"{where}: offset")
-    clamp = raw.get("clamp")
-    if clamp is not None:
-        if not isinstance(clamp, (list, tuple)) or len(clamp) != 2:
-            raise RetargetError(f"{where}: 'clamp' must be [min, max]")
-        lo, hi = (_finite(v, f"{where}: clamp") for v in clamp)
-        if lo > hi:
-            raise RetargetError(f"{where}: clamp range [{lo}, {hi}] is inverted; min must be <= max")
-        clamp = (lo, hi)
-    return Target(raw["name"], tuple((str(c), float(w)) for c, w in sources.items()), gain, offset, clamp)
-
-
-def _finite(value: Any, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise RetargetError(f"{what} must be a finite number, got {value!r}")
-    return float(value)
+    def to_spec(self) -> dict:
+        """The map in its JSON form, fully resolved (no extends, mirror or swap_sides left)."""
+        spec: dict = {"name": self.name}
+        if self.description:
+            spec["description"] = self.description
+        spec["layout"] = self.layout.name
+        spec["targets"] = [t.to_spec() for t in self.targets]
+        if self.bones:
+            spec["bones"] = [b.to_spec() for b in self.bones]
+        return spec

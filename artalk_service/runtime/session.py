@@ -79,6 +79,8 @@ class Session:
             (() if settings.head_motion else HEAD_CHANNELS) + (() if settings.blinks else BLINK_CHANNELS))
         self.totals = SessionTotals()
         self._utterance = self._new_utterance(0, 0)
+        # Smoothing memory spans utterances, as the face does.
+        self._retarget_state = settings.retarget.new_state(settings.output_fps)
 
     # -- timeline
     def _new_utterance(self, index: int, start_sample: int) -> _Utterance:
@@ -152,4 +154,4 @@ class Session:
         utt.frames_sent += len(idx)
         self.totals.frames_sent += len(idx)
         times = self.time_of_sample(utt.start_sample) + idx / self.settings.output_fps
-        return FrameBlock(utt.index, times, self.settings.retarget.apply(native), native)
+        return FrameBlock(utt.index, times, self.settings.retarget.apply(native, self._retarget_state), native)

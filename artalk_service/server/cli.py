@@ -5,6 +5,7 @@ import argparse
 import asyncio
 import logging
 import sys
+from pathlib import Path
 
 from artalk_service.server.app import serve_forever
 
@@ -40,11 +41,16 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--device", default="auto", help="cpu, cuda or cuda:N (default: cuda if available)")
     serve.add_argument("--model", default=None, help="model checkpoint (.safetensors); default: the bundled model")
     serve.add_argument("--untrained", action="store_true", help="serve the architecture with random weights (testing)")
+    serve.add_argument("--retarget-dir", type=Path, default=None,
+                       help="folder of retarget maps (*.json, *.yaml): each is a preset named by its file stem, "
+                            "reloaded when the file changes")
     serve.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.retarget_dir is not None and not args.retarget_dir.is_dir():
+        raise SystemExit(f"--retarget-dir {args.retarget_dir} is not a folder")
     model = load_model(args.model, args.device, args.untrained)
-    asyncio.run(serve_forever(model, args.host, args.port))
+    asyncio.run(serve_forever(model, args.host, args.port, retarget_dir=args.retarget_dir))
     return 0
 
 

@@ -14,7 +14,7 @@ from artalk_service.api.artalk.v1 import animation_pb2 as pb
 from artalk_service.api.artalk.v1 import service_pb2_grpc
 from artalk_service.audio import read_wav
 from artalk_service.audio.formats import AudioFormatError
-from artalk_service.retarget.presets import PRESETS
+from artalk_service.retarget import MapLibrary, RetargetError
 from artalk_service.runtime.scheduler import Scheduler
 from artalk_service.runtime.session import FrameBlock, Session, SessionSettings, UtteranceEnd
 from artalk_service.server.limits import Limits
@@ -24,10 +24,11 @@ log = logging.getLogger("artalk.server")
 
 
 class AnimationServicer(service_pb2_grpc.AnimationServicer):
-    def __init__(self, model, scheduler: Scheduler, limits: Limits) -> None:
+    def __init__(self, model, scheduler: Scheduler, limits: Limits, maps: MapLibrary) -> None:
         self.model = model
         self.scheduler = scheduler
         self.limits = limits
+        self.maps = maps
         self.active_sessions = 0
 
     # ------------------------------------------------------------ Stream
@@ -83,7 +84,7 @@ class AnimationServicer(service_pb2_grpc.AnimationServicer):
 
     async def _open_session(self, config: pb.SessionConfig, context) -> Session:
         try:
-            settings = settings_from_proto(config, self.model, self.limits)
+            settings = settings_from_proto(config, self.model, self.limits, self.maps)
             session = await self.scheduler.call(Session, settings, self.model)
         except (InvalidRequest, ValueError) as err:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(err))
@@ -141,7 +142,8 @@ class AnimationServicer(service_pb2_grpc.AnimationServicer):
         try:
             if which is None:
                 raise InvalidRequest("AnimateClipRequest needs audio: set `wav` (a WAV file) or `pcm` (raw samples in config.audio_format)")
-            settings = settings_from_proto(request.config, self.model, self.limits, need_audio_format=which == "pcm")
+            settings = settings_from_proto(request.config, self.model, self.limits, self.maps,
+                                           need_audio_format=which == "pcm")
             data = request.pcm
             if which == "wav":
                 data, fmt = read_wav(request.wav)
@@ -172,8 +174,8 @@ class AnimationServicer(service_pb2_grpc.AnimationServicer):
                                  latency=_latency(model), trained=model.trained, device=str(model.device))],
             motion_layouts=[pb.MotionLayoutInfo(name=layout.name, channels=layout.channels,
                                                 rotation_channels=layout.rotation_channels, fps=layout.fps)],
-            retarget_presets=[pb.RetargetPresetInfo(name=name, description=p.description, channel_names=p.map.names)
-                              for name, p in PRESETS.items()],
+            retarget_presets=[pb.RetargetPresetInfo(name=name, description=m.description, channel_names=m.names)
+                              for name, m in self.maps.presets.items()],
             style_presets=[pb.StylePresetInfo(name=name, description=f"speaking style {name!r} (reference clip)")
                            for name in sorted(model.style_presets)],
             limits=pb.Limits(max_chunk_seconds=lim.max_chunk_seconds, max_message_bytes=lim.max_message_bytes,
@@ -183,15 +185,26 @@ class AnimationServicer(service_pb2_grpc.AnimationServicer):
                              idle_timeout_seconds=lim.idle_timeout_seconds),
             audio_encodings=sorted(ENCODINGS))
 
+    # ----------------------------------------------- ValidateRetargetMap
+    async def ValidateRetargetMap(self, request: pb.ValidateRetargetMapRequest,
+                                  context) -> pb.ValidateRetargetMapResponse:
+        try:
+            retarget = self.maps.parse(request.map)
+        except RetargetError as err:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(err))
+        except Exception as err:  # noqa: BLE001
+            await _abort_internal(context, err)
+        return pb.ValidateRetargetMapResponse(name=retarget.name, channel_names=retarget.names,
+                                              rotation_channels=retarget.rotation_names)
+
     # ----------------------------------------------------------- helpers
     def _started(self, settings: SessionSettings) -> pb.SessionStarted:
         layout, retarget = self.model.layout, settings.retarget
-        rotations = [t.name for t in retarget.targets if any(c in layout.rotation_channels for c, _ in t.sources)]
         return pb.SessionStarted(
             session_id=settings.session_id, character_id=settings.character_id, channel_names=retarget.names,
             fps=settings.output_fps, model_id=self.model.model_id, motion_layout=layout.name,
             native_channel_names=layout.channels, latency=_latency(self.model), retarget_map=retarget.name,
-            style=settings.style_name, rotation_channels=rotations)
+            style=settings.style_name, rotation_channels=retarget.rotation_names)
 
     @staticmethod
     def _frames(block: FrameBlock, settings: SessionSettings) -> pb.FrameBatch:

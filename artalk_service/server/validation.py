@@ -9,8 +9,7 @@ import numpy as np
 from artalk_service.api.artalk.v1 import animation_pb2 as pb
 from artalk_service.audio.formats import AudioFormat, AudioFormatError, Encoding
 from artalk_service.model import StreamOptions
-from artalk_service.retarget import RetargetError, RetargetMap, get_preset, parse_map
-from artalk_service.retarget.presets import PRESETS
+from artalk_service.retarget import MapLibrary, RetargetError, RetargetMap
 from artalk_service.runtime.session import SessionSettings
 from artalk_service.server.limits import Limits
 
@@ -33,7 +32,8 @@ def audio_format_from_proto(fmt: pb.AudioFormat) -> AudioFormat:
         raise InvalidRequest(f"audio_format: {err}") from None
 
 
-def settings_from_proto(config: pb.SessionConfig, model, limits: Limits, *, need_audio_format: bool = True) -> SessionSettings:
+def settings_from_proto(config: pb.SessionConfig, model, limits: Limits, maps: MapLibrary, *,
+                        need_audio_format: bool = True) -> SessionSettings:
     fmt = audio_format_from_proto(config.audio_format) if need_audio_format or config.HasField("audio_format") else None
     output_fps = config.output_fps or model.layout.fps
     if output_fps > limits.max_output_fps:
@@ -52,7 +52,7 @@ def settings_from_proto(config: pb.SessionConfig, model, limits: Limits, *, need
     options = StreamOptions(style=style, seed=config.seed % 2**63, temperature=float(config.temperature),
                             top_p=float(config.top_p) or 1.0)
     return SessionSettings(
-        audio_format=fmt, output_fps=output_fps, retarget=_retarget(config, model), style_name=style_name,
+        audio_format=fmt, output_fps=output_fps, retarget=_retarget(config, maps), style_name=style_name,
         stream_options=options,
         head_motion=config.head_motion if config.HasField("head_motion") else True,
         blinks=config.blinks if config.HasField("blinks") else True,
@@ -60,14 +60,14 @@ def settings_from_proto(config: pb.SessionConfig, model, limits: Limits, *, need
         include_native=config.include_native_motion, echo_audio=config.echo_audio)
 
 
-def _retarget(config: pb.SessionConfig, model) -> RetargetMap:
+def _retarget(config: pb.SessionConfig, maps: MapLibrary) -> RetargetMap:
     which = config.retarget.WhichOneof("source")
     try:
         if which == "inline_map":
-            return parse_map(config.retarget.inline_map, model.layout, get_preset)
-        return get_preset(config.retarget.preset if which == "preset" else DEFAULT_RETARGET)
-    except KeyError:
-        raise InvalidRequest(f"unknown retarget preset {config.retarget.preset!r}; available: {sorted(PRESETS)}") from None
+            return maps.parse(config.retarget.inline_map)
+        return maps.get(config.retarget.preset if which == "preset" else DEFAULT_RETARGET)
+    except KeyError as err:
+        raise InvalidRequest(err.args[0]) from None
     except RetargetError as err:
         raise InvalidRequest(f"inline retarget map: {err}") from None
 

@@ -327,3 +327,19 @@ class DescribeResponse(_message.Message):
     limits: Limits
     audio_encodings: _containers.RepeatedScalarFieldContainer[AudioEncoding]
     def __init__(self, service_version: _Optional[str] = ..., api_version: _Optional[str] = ..., models: _Optional[_Iterable[_Union[ModelInfo, _Mapping]]] = ..., motion_layouts: _Optional[_Iterable[_Union[MotionLayoutInfo, _Mapping]]] = ..., retarget_presets: _Optional[_Iterable[_Union[RetargetPresetInfo, _Mapping]]] = ..., style_presets: _Optional[_Iterable[_Union[StylePresetInfo, _Mapping]]] = ..., limits: _Optional[_Union[Limits, _Mapping]] = ..., audio_encodings: _Optional[_Iterable[_Union[AudioEncoding, str]]] = ...) -> None: ...
+
+class ValidateRetargetMapRequest(_message.Message):
+    __slots__ = ("map",)
+    MAP_FIELD_NUMBER: _ClassVar[int]
+    map: str
+    def __init__(self, map: _Optional[str] = ...) -> None: ...
+
+class ValidateRetargetMapResponse(_message.Message):
+    __slots__ = ("name", "channel_names", "rotation_channels")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_NAMES_FIELD_NUMBER: _ClassVar[int]
+    ROTATION_CHANNELS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    channel_names: _containers.RepeatedScalarFieldContainer[str]
+    rotation_channels: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, name: _Optional[str] = ..., channel_names: _Optional[_Iterable[str]] = ..., rotation_channels: _Optional[_Iterable[str]] = ...) -> None: ...

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from artalk_service.api.artalk.v1 import animation_pb2 as artalk_dot_v1_dot_animation__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x61rtalk/v1/service.proto\x12\tartalk.v1\x1a\x19\x61rtalk/v1/animation.proto2\xe1\x01\n\tAnimation\x12\x41\n\x06Stream\x12\x18.artalk.v1.StreamRequest\x1a\x19.artalk.v1.StreamResponse(\x01\x30\x01\x12L\n\x0b\x41nimateClip\x12\x1d.artalk.v1.AnimateClipRequest\x1a\x1e.artalk.v1.AnimateClipResponse\x12\x43\n\x08\x44\x65scribe\x12\x1a.artalk.v1.DescribeRequest\x1a\x1b.artalk.v1.DescribeResponseB\x1c\n\x0c\x61i.artalk.v1P\x01\xaa\x02\tArtalk.V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x61rtalk/v1/service.proto\x12\tartalk.v1\x1a\x19\x61rtalk/v1/animation.proto2\xc7\x02\n\tAnimation\x12\x41\n\x06Stream\x12\x18.artalk.v1.StreamRequest\x1a\x19.artalk.v1.StreamResponse(\x01\x30\x01\x12L\n\x0b\x41nimateClip\x12\x1d.artalk.v1.AnimateClipRequest\x1a\x1e.artalk.v1.AnimateClipResponse\x12\x43\n\x08\x44\x65scribe\x12\x1a.artalk.v1.DescribeRequest\x1a\x1b.artalk.v1.DescribeResponse\x12\x64\n\x13ValidateRetargetMap\x12%.artalk.v1.ValidateRetargetMapRequest\x1a&.artalk.v1.ValidateRetargetMapResponseB\x1c\n\x0c\x61i.artalk.v1P\x01\xaa\x02\tArtalk.V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,5 +34,5 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\014ai.artalk.v1P\001\252\002\tArtalk.V1'
   _globals['_ANIMATION']._serialized_start=66
-  _globals['_ANIMATION']._serialized_end=291
+  _globals['_ANIMATION']._serialized_end=393
 # @@protoc_insertion_point(module_scope)

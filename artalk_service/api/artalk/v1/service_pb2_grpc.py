@@ -50,6 +50,11 @@ class AnimationStub:
                 request_serializer=artalk_dot_v1_dot_animation__pb2.DescribeRequest.SerializeToString,
                 response_deserializer=artalk_dot_v1_dot_animation__pb2.DescribeResponse.FromString,
                 _registered_method=True)
+        self.ValidateRetargetMap = channel.unary_unary(
+                '/artalk.v1.Animation/ValidateRetargetMap',
+                request_serializer=artalk_dot_v1_dot_animation__pb2.ValidateRetargetMapRequest.SerializeToString,
+                response_deserializer=artalk_dot_v1_dot_animation__pb2.ValidateRetargetMapResponse.FromString,
+                _registered_method=True)
 
 
 class AnimationServicer:
@@ -78,6 +83,14 @@ class AnimationServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ValidateRetargetMap(self, request, context):
+        """Check a retarget map without starting a session: the output channels it
+        resolves to, or INVALID_ARGUMENT with the exact reason.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AnimationServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -95,6 +108,11 @@ def add_AnimationServicer_to_server(servicer, server):
                     servicer.Describe,
                     request_deserializer=artalk_dot_v1_dot_animation__pb2.DescribeRequest.FromString,
                     response_serializer=artalk_dot_v1_dot_animation__pb2.DescribeResponse.SerializeToString,
+            ),
+            'ValidateRetargetMap': grpc.unary_unary_rpc_method_handler(
+                    servicer.ValidateRetargetMap,
+                    request_deserializer=artalk_dot_v1_dot_animation__pb2.ValidateRetargetMapRequest.FromString,
+                    response_serializer=artalk_dot_v1_dot_animation__pb2.ValidateRetargetMapResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -179,6 +197,33 @@ class Animation:
             '/artalk.v1.Animation/Describe',
             artalk_dot_v1_dot_animation__pb2.DescribeRequest.SerializeToString,
             artalk_dot_v1_dot_animation__pb2.DescribeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ValidateRetargetMap(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/artalk.v1.Animation/ValidateRetargetMap',
+            artalk_dot_v1_dot_animation__pb2.ValidateRetargetMapRequest.SerializeToString,
+            artalk_dot_v1_dot_animation__pb2.ValidateRetargetMapResponse.FromString,
             options,
             channel_credentials,
             insecure,
