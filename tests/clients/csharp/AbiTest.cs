@@ -1,0 +1,326 @@
+// C# console test of the native core's C ABI through the Unity package's own runtime files
+// (ArtalkNative.cs, ArtalkSession.cs, ArtalkChannelMap.cs are compiled into this program
+// unchanged), against the live service. Built with Mono's mcs, run with mono:
+//
+//   mono AbiTest.exe --server HOST:PORT --wav SPEECH.wav
+//
+// Prints PASS/FAIL per case and "N passed, N failed" last; exit code 1 on any failure.
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.IO;
+using System.Runtime.InteropServices;
+using Artalk.Face;
+
+static class AbiTest
+{
+    static string server;
+    static short[] pcm;
+    static int rate;
+
+    static void Check(bool condition, string what)
+    {
+        if (!condition) throw new Exception("check failed: " + what);
+    }
+
+    static short[] ReadWav(string path, out int sampleRate)
+    {
+        byte[] file = File.ReadAllBytes(path);
+        Check(file.Length > 44 && System.Text.Encoding.ASCII.GetString(file, 0, 4) == "RIFF", "a RIFF file");
+        int pos = 12, channels = 0, bits = 0;
+        sampleRate = 0;
+        while (pos + 8 <= file.Length)
+        {
+            string id = System.Text.Encoding.ASCII.GetString(file, pos, 4);
+            int size = BitConverter.ToInt32(file, pos + 4);
+            if (id == "fmt ")
+            {
+                channels = BitConverter.ToInt16(file, pos + 10);
+                sampleRate = BitConverter.ToInt32(file, pos + 12);
+                bits = BitConverter.ToInt16(file, pos + 22);
+            }
+            else if (id == "data")
+            {
+                Check(channels == 1 && bits == 16, "the test wav is PCM16 mono");
+                int n = Math.Min(size, file.Length - pos - 8) / 2;
+                var samples = new short[n];
+                Buffer.BlockCopy(file, pos + 8, samples, 0, n * 2);
+                return samples;
+            }
+            pos += 8 + size + (size & 1);
+        }
+        throw new Exception("no data chunk");
+    }
+
+    static ArtalkSessionOptions Options(ArtalkEncoding encoding, int fps)
+    {
+        return new ArtalkSessionOptions
+        {
+            Target = server, Encoding = encoding, SampleRateHz = rate, Channels = 1, OutputFps = fps,
+            RetargetPreset = "arkit_camel", Seed = 11, RecordFrames = true, CharacterId = "csharp-test",
+        };
+    }
+
+    class Result
+    {
+        public string[] Names;
+        public List<double> Times = new List<double>();
+        public List<float[]> Frames = new List<float[]>();
+        public List<ArtalkEvent> Events = new List<ArtalkEvent>();
+    }
+
+    static Result Drain(ArtalkSession s, Result r)
+    {
+        r.Names = s.ChannelNames;
+        int c = r.Names.Length;
+        var times = new double[32];
+        var values = new float[32 * c];
+        int n;
+        while ((n = s.ReadFrames(times, values)) > 0)
+            for (int i = 0; i < n; i++)
+            {
+                r.Times.Add(times[i]);
+                var row = new float[c];
+                Array.Copy(values, i * c, row, 0, c);
+                r.Frames.Add(row);
+            }
+        ArtalkEvent e;
+        while (s.PollEvent(out e)) r.Events.Add(e);
+        return r;
+    }
+
+    static int Count(Result r, ArtalkEventType type)
+    {
+        int n = 0;
+        foreach (var e in r.Events) if (e.Kind == type) n++;
+        return n;
+    }
+
+    static Result Stream(ArtalkEncoding encoding, int fps)
+    {
+        using (var s = ArtalkSession.Open(Options(encoding, fps)))
+        {
+            Check(s.WaitStarted(60), "started: " + s.LastError);
+            double t0;
+            if (encoding == ArtalkEncoding.PcmS16Le)
+            {
+                t0 = s.PushAudio(pcm, 0, pcm.Length);
+            }
+            else
+            {
+                var floats = new float[pcm.Length];  // as Unity's AudioClip.GetData gives them
+                for (int i = 0; i < pcm.Length; i++) floats[i] = pcm[i] / 32768f;
+                t0 = s.PushAudio(floats, 0, 4000);  // two pushes: offsets work
+                s.PushAudio(floats, 4000, floats.Length - 4000);
+            }
+            Check(t0 == 0.0, "the first sample is at time 0");
+            Check(s.End() == ArtalkResult.Ok, "end");
+            Check(s.WaitFinished(120), "finished: " + s.LastError);
+            Check(s.State == ArtalkState.Finished, "state finished");
+            return Drain(s, new Result());
+        }
+    }
+
+    static void TestAbi()
+    {
+        Check(ArtalkNative.artalk_abi_version() == ArtalkNative.AbiVersion, "ABI version");
+        Check(ArtalkNative.Version().Contains("artalk.v1"), "version string");
+        Check(Marshal.SizeOf(typeof(ArtalkEvent)) == 40, "artalk_event is 40 bytes");
+        Check(Marshal.SizeOf(typeof(ArtalkStats)) == 112, "artalk_stats is 112 bytes");
+        var bad = Options(ArtalkEncoding.Float32Le, 500);
+        try
+        {
+            ArtalkSession.Open(bad).Dispose();
+            Check(false, "fps 500 is refused");
+        }
+        catch (ArtalkException e)
+        {
+            Check(e.Message.Contains("output fps"), e.Message);
+        }
+    }
+
+    static Result pcm16Result;
+
+    static void TestPcm16Stream()
+    {
+        var r = pcm16Result = Stream(ArtalkEncoding.PcmS16Le, 30);
+        int expected = (int)((pcm.LongLength * 30 + rate - 1) / rate);
+        Check(r.Names.Length == 61 && r.Names[0] == "eyeBlinkLeft" && Array.IndexOf(r.Names, "jawOpen") >= 0, "camelCase names");
+        Check(r.Frames.Count == expected, "ceil(duration * fps) frames: " + r.Frames.Count + " vs " + expected);
+        for (int i = 0; i < r.Times.Count; i++) Check(Math.Abs(r.Times[i] - i / 30.0) < 1e-6, "time code " + i);
+        Check(Count(r, ArtalkEventType.Started) == 1 && Count(r, ArtalkEventType.UtteranceFinished) == 1 &&
+              Count(r, ArtalkEventType.Finished) == 1, "events");
+    }
+
+    static void TestFloat32MatchesPcm16()
+    {
+        // s / 32768 is exact in float32, and the server decodes PCM16 the same way: same frames.
+        var r = Stream(ArtalkEncoding.Float32Le, 30);
+        Check(r.Frames.Count == pcm16Result.Frames.Count, "same frame count");
+        double worst = 0;
+        for (int i = 0; i < r.Frames.Count; i++)
+            for (int k = 0; k < r.Names.Length; k++)
+                worst = Math.Max(worst, Math.Abs(r.Frames[i][k] - pcm16Result.Frames[i][k]));
+        Check(worst < 1e-4, "float32 and PCM16 give the same face, max diff " + worst);
+    }
+
+    static void TestSampleAndStats()
+    {
+        using (var s = ArtalkSession.Open(Options(ArtalkEncoding.PcmS16Le, 25)))
+        {
+            Check(s.WaitStarted(60), s.LastError);
+            var face = new float[s.ChannelCount];
+            Check(s.RotationChannels[Array.IndexOf(s.ChannelNames, "headYaw")], "headYaw is a rotation");
+            s.PushAudio(pcm, 0, pcm.Length);
+            s.End();
+            Check(s.WaitFinished(120), s.LastError);
+            var r = Drain(s, new Result());
+            int k = r.Frames.Count / 2;
+            Check(s.Sample(r.Times[k], face) == ArtalkSampleStatus.Ok, "sample at a frame");
+            for (int c = 0; c < face.Length; c++) Check(Math.Abs(face[c] - r.Frames[k][c]) < 1e-6, "exact at a frame");
+            Check(s.Sample((r.Times[k] + r.Times[k + 1]) / 2, face) == ArtalkSampleStatus.Ok, "between frames");
+            for (int c = 0; c < face.Length; c++)
+                Check(Math.Abs(face[c] - (r.Frames[k][c] + r.Frames[k + 1][c]) / 2) < 1e-5, "interpolated");
+            Check(s.Sample(1000.0, face) == ArtalkSampleStatus.Idle, "idle after the end");
+            ArtalkStats st = s.Stats;
+            Check(st.FramesReceived == r.Frames.Count && st.Reconnects == 0 && st.Utterances == 1, "stats counts");
+            Check(st.FirstFrameLatencySeconds > 0 && st.LatencyP95Seconds >= st.LatencyP50Seconds, "stats latency");
+            Check(Math.Abs(st.AudioPushedSeconds - pcm.Length / (double)rate) < 1e-9, "pushed seconds");
+        }
+    }
+
+    static void TestFlushAndCancel()
+    {
+        using (var s = ArtalkSession.Open(Options(ArtalkEncoding.PcmS16Le, 25)))
+        {
+            s.PushAudio(pcm, 0, rate);  // 1 s
+            Check(s.Flush() == ArtalkResult.Ok, "flush");
+            double t1 = s.PushAudio(pcm, rate, rate);
+            Check(Math.Abs(t1 - 1.0) < 1e-9, "second utterance at 1 s");
+            Check(s.Cancel() == ArtalkResult.Ok, "cancel");
+            double t2 = s.PushAudio(pcm, 2 * rate, rate);
+            Check(Math.Abs(t2 - 2.0) < 1e-9, "cancelled audio keeps its place on the timeline");
+            s.End();
+            Check(s.WaitFinished(120), s.LastError);
+            var r = Drain(s, new Result());
+            var utterances = new List<ArtalkEvent>();
+            foreach (var e in r.Events) if (e.Kind == ArtalkEventType.UtteranceFinished) utterances.Add(e);
+            Check(utterances.Count == 3, "three utterances: " + utterances.Count);
+            Check(utterances[0].FrameCount == 25 && utterances[0].Cancelled == 0, "1 s flushed at 25 fps");
+            Check(utterances[1].Cancelled == 1 && utterances[2].Cancelled == 0 && utterances[2].FrameCount == 25, "cancelled, then 1 s");
+            for (int i = 1; i < r.Times.Count; i++) Check(r.Times[i] > r.Times[i - 1], "increasing time codes");
+            try
+            {
+                s.PushAudio(pcm, 0, 100);
+                Check(false, "no audio after end");
+            }
+            catch (ArtalkException e)
+            {
+                Check(e.Message.Contains("State"), e.Message);
+            }
+        }
+    }
+
+    static void TestFailureIsReported()
+    {
+        var o = Options(ArtalkEncoding.PcmS16Le, 25);
+        o.StylePreset = "no-such-style";
+        using (var s = ArtalkSession.Open(o))
+        {
+            Check(!s.WaitStarted(30), "does not start");
+            Check(s.State == ArtalkState.Failed, "failed");
+            Check(s.LastError.Contains("INVALID_ARGUMENT"), s.LastError);
+            try
+            {
+                s.PushAudio(pcm, 0, 100);
+                Check(false, "push after failure throws");
+            }
+            catch (ArtalkException) { }
+        }
+    }
+
+    static void TestDisposeMidStream()
+    {
+        var s = ArtalkSession.Open(Options(ArtalkEncoding.PcmS16Le, 60));
+        Check(s.WaitStarted(60), s.LastError);
+        s.PushAudio(pcm, 0, pcm.Length);
+        var watch = Stopwatch.StartNew();
+        s.Dispose();
+        Check(watch.Elapsed.TotalSeconds < 2, "dispose mid-stream took " + watch.Elapsed.TotalSeconds + " s");
+        s.Dispose();  // twice is fine
+        try
+        {
+            var unused = s.State;
+            Check(false, "a disposed session refuses calls");
+        }
+        catch (ObjectDisposedException) { }
+    }
+
+    static void TestChannelMap()
+    {
+        string[] channels = { "jawOpen", "eyeBlinkLeft", "mouthSmileLeft", "headYaw", "tongueOut" };
+        string[] shapes = { "blendShape1.JawOpen", "Face.eye_blink_left", "mouthSmile_L", "tongueOut" };
+        var overrides = new List<ArtalkNameOverride>
+        {
+            new ArtalkNameOverride { Channel = "mouthSmileLeft", Target = "mouthSmile_L", Weight = 0.5f },
+            new ArtalkNameOverride { Channel = "tongueOut", Target = "" },  // off
+        };
+        List<string> unmatched;
+        var skip = new[] { false, false, false, true, false };
+        var b = ArtalkChannelMap.Bind(channels, shapes, overrides, skip, out unmatched);
+        Check(b.Length == 3, "three bindings: " + b.Length);
+        Check(b[0].Channel == 0 && b[0].Target == 0 && b[1].Channel == 1 && b[1].Target == 1, "by normalized name");
+        Check(b[2].Channel == 2 && b[2].Target == 2 && b[2].Weight == 0.5f, "override with weight");
+        Check(unmatched.Count == 0, "nothing unmatched: " + string.Join(",", unmatched.ToArray()));
+        var weights = new float[shapes.Length];
+        var touched = new bool[shapes.Length];
+        ArtalkChannelMap.Apply(b, new[] { 0.5f, 1f, 0.8f, 0.3f, 1f }, 100f, weights, touched);
+        Check(weights[0] == 50f && weights[1] == 100f && Math.Abs(weights[2] - 40f) < 1e-4 && !touched[3], "applied");
+        Check(ArtalkChannelMap.Find(channels, "HeadYaw") == 3, "find by name, any case");
+    }
+
+    static int Main(string[] args)
+    {
+        string wav = null;
+        for (int i = 0; i + 1 < args.Length; i += 2)
+        {
+            if (args[i] == "--server") server = args[i + 1];
+            else if (args[i] == "--wav") wav = args[i + 1];
+        }
+        if (server == null || wav == null)
+        {
+            Console.Error.WriteLine("usage: AbiTest.exe --server HOST:PORT --wav SPEECH.wav");
+            return 64;
+        }
+        pcm = ReadWav(wav, out rate);
+        var cases = new List<KeyValuePair<string, Action>>
+        {
+            new KeyValuePair<string, Action>("abi", TestAbi),
+            new KeyValuePair<string, Action>("channel_map", TestChannelMap),
+            new KeyValuePair<string, Action>("pcm16_stream", TestPcm16Stream),
+            new KeyValuePair<string, Action>("float32_matches_pcm16", TestFloat32MatchesPcm16),
+            new KeyValuePair<string, Action>("sample_and_stats", TestSampleAndStats),
+            new KeyValuePair<string, Action>("flush_and_cancel", TestFlushAndCancel),
+            new KeyValuePair<string, Action>("failure_is_reported", TestFailureIsReported),
+            new KeyValuePair<string, Action>("dispose_mid_stream", TestDisposeMidStream),
+        };
+        int passed = 0, failed = 0;
+        foreach (var c in cases)
+        {
+            var watch = Stopwatch.StartNew();
+            try
+            {
+                c.Value();
+                passed++;
+                Console.WriteLine("PASS {0} ({1:F2} s)", c.Key, watch.Elapsed.TotalSeconds);
+            }
+            catch (Exception e)
+            {
+                failed++;
+                Console.WriteLine("FAIL {0}: {1}", c.Key, e);
+            }
+        }
+        Console.WriteLine("{0} passed, {1} failed", passed, failed);
+        return failed == 0 ? 0 : 1;
+    }
+}

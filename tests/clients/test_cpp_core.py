@@ -1,0 +1,74 @@
+"""The native client core (clients/cpp) against the live server, one pytest case per C++ case.
+
+The C++ cases go through the shipped libartalk_client.so and its C ABI: frames and their
+time codes, flush, cancel, reconnect after a broken connection (through a proxy that
+cuts the first call), errors, and clean shutdown.
+"""
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+from engine_clients import CPP_SOURCE, library_env
+
+UNIT_CASES = ["jitter_interpolates", "jitter_late_and_release", "jitter_cut_and_gap", "jitter_prunes_history",
+              "abi_basics", "unreachable_fails_fast_and_closes"]
+LIVE_CASES = ["live_frames", "live_flush", "live_cancel", "live_invalid_style_fails_without_retry",
+              "live_close_midstream"]
+
+
+def run_cases(build, *args: str) -> subprocess.CompletedProcess:
+    done = subprocess.run([str(build.tests), *args], capture_output=True, text=True, timeout=300,
+                          env=library_env(build))
+    print(done.stdout, done.stderr)
+    return done
+
+
+def assert_passed(done: subprocess.CompletedProcess, count: int = 1) -> None:
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.strip().splitlines()[-1] == f"{count} passed, 0 failed, 0 skipped", done.stdout
+
+
+def test_case_list_matches(cpp_build):
+    """Every C++ case runs here: the binary's list and this file's lists agree."""
+    listed = run_cases(cpp_build, "--list").stdout.split()
+    assert sorted(listed) == sorted(UNIT_CASES + LIVE_CASES + ["live_reconnect"])
+
+
+@pytest.mark.parametrize("case", UNIT_CASES)
+def test_unit(cpp_build, case):
+    assert_passed(run_cases(cpp_build, "--case", case))
+
+
+@pytest.mark.parametrize("case", LIVE_CASES)
+def test_live(cpp_build, server, speech_wav, case):
+    assert_passed(run_cases(cpp_build, "--server", server.target, "--wav", str(speech_wav), "--case", case))
+
+
+def test_live_reconnect(cpp_build, server, speech_wav, breaking_proxy):
+    done = run_cases(cpp_build, "--server", server.target, "--proxy", breaking_proxy.target,
+                     "--wav", str(speech_wav), "--case", "live_reconnect")
+    assert_passed(done)
+    assert breaking_proxy.broken == 1 and breaking_proxy.connections >= 2
+
+
+def test_library_exports_only_the_c_abi(cpp_build):
+    """No C++, gRPC or protobuf symbol leaks out to clash with an engine's own copies."""
+    done = subprocess.run(["nm", "-D", "--defined-only", str(cpp_build.library)], capture_output=True, text=True,
+                          check=True)
+    symbols = [line.split()[-1] for line in done.stdout.splitlines() if line.strip()]
+    assert symbols and all(s.startswith("artalk_") for s in symbols), [s for s in symbols if not s.startswith("artalk_")]
+    header = (CPP_SOURCE / "include" / "artalk_client.h").read_text()
+    declared = {line.split("ARTALK_CALL ")[1].split("(")[0] for line in header.splitlines() if "ARTALK_CALL artalk_" in line}
+    assert declared == set(symbols)
+
+
+def test_header_is_plain_c(cpp_build, tmp_path):
+    """artalk_client.h compiles as C99 on its own: no C++ type crosses the boundary."""
+    source = tmp_path / "use.c"
+    source.write_text('#include "artalk_client.h"\nint main(void) { return artalk_abi_version() == ARTALK_ABI_VERSION ? 0 : 1; }\n')
+    include = CPP_SOURCE / "include"
+    exe = tmp_path / "use"
+    subprocess.run(["cc", "-std=c99", "-Wall", "-Werror", "-pedantic", f"-I{include}", str(source),
+                    f"-L{cpp_build.dir}", "-lartalk_client", "-o", str(exe)], check=True, capture_output=True)
+    assert subprocess.run([str(exe)], env=library_env(cpp_build)).returncode == 0
