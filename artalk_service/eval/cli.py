@@ -1,0 +1,174 @@
+"""artalk-eval: lip-sync and motion metrics of a model and the baselines on the same clips.
+
+    artalk-eval --model M --data corpus/ [--clips 60] [--real DIR] [--styles] [--out eval.json]
+
+Held-out corpus clips (voices never trained on) are compared with their targets. With
+--real DIR (wav files, each with a .txt transcript beside it) real recordings are
+evaluated too, against the articulation model driven by force-aligned phones. --styles
+adds the style table: every preset on the same clips, style classification accuracy
+(nearest centroid of per-clip channel statistics of the targets) and distances.
+Writes JSON (default <model dir>/eval.json) and prints a table.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..model import MotionModel, StreamOptions, default_model_path
+from . import baselines
+from .metrics import Clip, evaluate
+
+SYSTEMS = ("model", "energy_jaw", "recognised_phones", "targets")
+COLUMNS = [("mouth_mean_err", "mouth err", ".4f"), ("mouth_max_err", "mouth max", ".3f"),
+           ("closure_rate", "closure", ".3f"), ("opening_rate", "opening", ".3f"),
+           ("rounding_auc", "round AUC", ".3f"), ("sync_lag_ms", "lag ms", ".0f"), ("fdd", "FDD", ".4f"),
+           ("blinks_per_min", "blinks/min", ".1f"), ("head_std_deg", "head std°", ".2f")]
+
+
+def read_wav(path: Path) -> np.ndarray:
+    """Any PCM16 wav -> mono float32 at 16 kHz."""
+    import wave
+
+    import soxr
+    with wave.open(str(path)) as w:
+        rate, channels = w.getframerate(), w.getnchannels()
+        if w.getsampwidth() != 2:
+            raise ValueError(f"{path}: only 16-bit PCM wav is supported")
+        x = np.frombuffer(w.readframes(w.getnframes()), np.int16).astype(np.float32) / 32768
+    x = x.reshape(-1, channels).mean(1)
+    return soxr.resample(x, rate, 16000).astype(np.float32) if rate != 16000 else x
+
+
+def heldout_clips(data: str, count: int, split: str = "heldout") -> list:
+    """`count` samples spread evenly over the split (both held-out voices, all styles)."""
+    from ..data.dataset import iter_samples
+    samples = list(iter_samples(data, split))
+    if count and count < len(samples):
+        samples = [samples[i] for i in np.linspace(0, len(samples) - 1, count).round().astype(int)]
+    return samples
+
+
+def run_systems(model: MotionModel, audio: list[np.ndarray], segments: list, references: list,
+                reference_name: str) -> dict:
+    outputs = {
+        "model": [model.animate(a, StreamOptions()) for a in audio],
+        "energy_jaw": [baselines.energy_jaw(a) for a in audio],
+        "recognised_phones": [baselines.recognised_phones_motion(a) for a in audio],
+        reference_name: references,
+    }
+    return {name: evaluate([Clip(m, s, r) for m, s, r in zip(motions, segments, references)])
+            for name, motions in outputs.items()}
+
+
+def style_features(motion: np.ndarray) -> np.ndarray:
+    return np.concatenate([motion.mean(0), motion.std(0)])
+
+
+def style_table(model: MotionModel, samples: list, clips: int) -> dict:
+    """Every preset on the same clips: nearest-centroid style accuracy and distances."""
+    presets = sorted(model.style_presets)
+    feats = np.stack([style_features(s.motion) for s in samples])
+    mu, sd = feats.mean(0), feats.std(0) + 1e-6
+    labels = [s.style for s in samples]
+    centroids = {st: ((feats[[i for i, l in enumerate(labels) if l == st]] - mu) / sd).mean(0)
+                 for st in sorted(set(labels))}
+    chosen = samples[:clips]
+    outputs = {p: [model.animate(s.audio, StreamOptions(style=p)) for s in chosen] for p in presets}
+    outputs["(none)"] = [model.animate(s.audio, StreamOptions()) for s in chosen]
+    accuracy, predicted = {}, {}
+    for p in presets:
+        guesses = []
+        for m in outputs[p]:
+            f = (style_features(m) - mu) / sd
+            guesses.append(min(centroids, key=lambda c: np.abs(f - centroids[c]).mean()))
+        accuracy[p] = float(np.mean([g == p for g in guesses])) if p in centroids else float("nan")
+        predicted[p] = guesses
+    names = presets + ["(none)"]
+    distance = [[float(np.mean([np.abs(a - b).mean() for a, b in zip(outputs[i], outputs[j])])) for j in names]
+                for i in names]
+    return {"presets": presets, "clips": len(chosen), "accuracy": accuracy,
+            "mean_accuracy": float(np.nanmean(list(accuracy.values()))) if centroids.keys() & set(presets) else float("nan"), "chance": 1 / max(1, len(centroids)),
+            "predicted": predicted, "distance_names": names, "distance": distance}
+
+
+def format_table(results: dict, title: str) -> str:
+    lines = [title, " | ".join(["system".ljust(18)] + [c[1].rjust(10) for c in COLUMNS])]
+    for name, m in results.items():
+        cells = []
+        for key, _, fmt in COLUMNS:
+            v = m.get(key, float("nan"))
+            cells.append(("–" if v is None or (isinstance(v, float) and math.isnan(v)) else format(v, fmt)).rjust(10))
+        lines.append(" | ".join([name.ljust(18)] + cells))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(prog="artalk-eval", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", default=str(default_model_path()), help="model .safetensors (default: bundled)")
+    p.add_argument("--data", required=True, help="corpus directory with a heldout split")
+    p.add_argument("--split", default="heldout")
+    p.add_argument("--clips", type=int, default=60, help="held-out clips, spread over the split (0 = all)")
+    p.add_argument("--audio", choices=["augmented", "clean"], default="augmented",
+                   help="the corpus audio as augmented for training, or before augmentation")
+    p.add_argument("--real", help="directory of real recordings: NAME.wav + NAME.txt transcript")
+    p.add_argument("--styles", action="store_true", help="add the style table")
+    p.add_argument("--style-clips", type=int, default=8)
+    p.add_argument("--threads", type=int)
+    p.add_argument("--out", help="JSON output (default: eval.json beside the model)")
+    args = p.parse_args(argv)
+    if args.threads:
+        import torch
+        torch.set_num_threads(args.threads)
+
+    t0 = time.time()
+    model = MotionModel.load(args.model)
+    samples = heldout_clips(args.data, args.clips, args.split)
+    audio = [s.audio if args.audio == "augmented" else s.audio_clean for s in samples]
+    report = {"model": str(args.model), "model_id": model.model_id, "data": str(args.data), "split": args.split,
+              "audio": args.audio, "voices": sorted({s.voice for s in samples})}
+    report["heldout"] = run_systems(model, audio, [s.segments for s in samples], [s.motion for s in samples],
+                                    "targets")
+    print(format_table(report["heldout"], f"held-out {args.split} clips ({len(samples)}, {args.audio} audio, "
+                                          f"voices {', '.join(report['voices'])}) against the corpus targets"))
+    if args.real:
+        wavs = sorted(Path(args.real).glob("*.wav"))
+        real_audio = [read_wav(w) for w in wavs]
+        segments, report["real_unaligned"] = [], []
+        for a, w in zip(real_audio, wavs):
+            try:
+                segments.append(baselines.align_phones(a, w.with_suffix(".txt").read_text().strip()))
+            except baselines.AlignmentError as err:  # keep the file, with recognised phones as reference
+                print(f"warning: {w.name}: {err}; using recognised phones as its reference", file=sys.stderr)
+                segments.append(baselines.recognise_phones(a))
+                report["real_unaligned"].append(w.name)
+        refs = [baselines.articulated_motion(s, baselines.num_frames(a)) for s, a in zip(segments, real_audio)]
+        report["real"] = run_systems(model, real_audio, segments, refs, "aligned_phones")
+        report["real_files"] = [w.name for w in wavs]
+        print()
+        print(format_table(report["real"], f"real recordings ({len(wavs)} files) against the articulation model "
+                                           f"on force-aligned phones (lower face only: FDD not meaningful)"))
+    if args.styles and model.style_presets:
+        report["styles"] = st = style_table(model, samples, args.style_clips)
+        print(f"\nstyle presets on {st['clips']} clips: nearest-centroid accuracy "
+              f"{st['mean_accuracy']:.2f} (chance {st['chance']:.2f})")
+        print("  " + "  ".join(f"{k} {v:.2f}" for k, v in st["accuracy"].items()))
+        names = st["distance_names"]
+        print("mean |difference| between outputs (arkit61 units):")
+        print(" " * 10 + "".join(n[:8].rjust(9) for n in names))
+        for n, row in zip(names, st["distance"]):
+            print(n[:10].ljust(10) + "".join(f"{v:9.4f}" for v in row))
+    report["seconds"] = round(time.time() - t0, 1)
+    out = Path(args.out) if args.out else Path(args.model).with_name("eval.json")
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"\nwrote {out} ({report['seconds']} s)", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

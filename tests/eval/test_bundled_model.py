@@ -1,0 +1,59 @@
+"""The bundled default model: its files, and real lip sync end to end through the service."""
+import json
+import math
+
+import numpy as np
+import pytest
+
+from artalk_service.client import AnimationClient
+from artalk_service.data.articulation import lip_gap
+from artalk_service.eval.cli import read_wav
+from artalk_service.layout import ARKIT61
+from artalk_service.model import ModelConfig, MotionModel, StreamOptions, default_model_path
+
+ASSETS = default_model_path().parent
+
+
+@pytest.fixture(scope="module")
+def bundled():
+    assert default_model_path().exists(), "no bundled model: artalk-train ar ... --install"
+    return MotionModel.load(default_model_path())
+
+
+def test_files_config_and_card(bundled):
+    assert default_model_path().stat().st_size <= 50 * 2 ** 20
+    card = json.loads((ASSETS / "config.json").read_text())
+    assert card["model_id"] == bundled.model_id and ModelConfig.from_dict(card["model"]) == bundled.config
+    assert sorted(card["style_presets"]) == sorted(bundled.style_presets)
+    text = (ASSETS / "MODEL_CARD.md").read_text()
+    assert bundled.model_id in text and "artalk-train vq" in text and "artalk-eval" in text
+
+
+def closures(gap: np.ndarray, closed: float = 0.08) -> int:
+    shut = gap <= closed
+    return int(np.sum(shut[1:] & ~shut[:-1]) + shut[0])
+
+
+def test_animates_a_wav_end_to_end_through_the_service(server, bundled, speech_wav):
+    assert server  # the server fixture serves the bundled model when it exists
+    with AnimationClient(server.target) as client:
+        result = client.animate_wav(speech_wav, timeout=120)  # default retarget: arkit61 itself
+    assert result.started.model_id == bundled.model_id and result.names == list(ARKIT61.channels)
+    seconds = len(read_wav(speech_wav)) / 16000
+    motion = np.asarray(result.values, np.float32)
+    assert motion.shape == (math.ceil(seconds * 25), ARKIT61.num_channels) and np.isfinite(motion).all()
+    jaw = motion[:, ARKIT61.index("JawOpen")]
+    assert jaw.max() - jaw.min() > 0.2  # the mouth really moves with the speech
+    # "Please bring me the map of the big blue boat ... move ... before": many p/b/m closures
+    assert closures(lip_gap(motion)) >= 5
+
+
+def test_no_seams_between_streamed_windows(bundled, speech_wav):
+    """Each window is decoded with the previous window's codes as context: the jump across
+    a window boundary stays within the motion's ordinary frame-to-frame changes."""
+    motion = bundled.animate(read_wav(speech_wav), StreamOptions())
+    step = np.abs(np.diff(motion, axis=0)).mean(1)  # step[i]: frame i -> i + 1
+    W = bundled.window_frames
+    at_seam = np.zeros(len(step), bool)
+    at_seam[W - 1:: W] = True
+    assert step[at_seam].mean() <= 2.0 * step[~at_seam].mean() + 1e-3
