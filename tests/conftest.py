@@ -2,12 +2,18 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import subprocess
 import threading
 from pathlib import Path
 
 import pytest
+
+# Idle OpenMP threads sleep rather than spin (before torch is imported): on a CPU shared with
+# other work, spinning peers made each parallel op wait for a descheduled thread (tests ran
+# 10-40x slower next to a training job).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 SENTENCE = ("Please bring me the map of the big blue boat. "
             "We could move over the wide open water before the evening.")
@@ -59,3 +65,9 @@ def server(model):
     srv = ServerThread(model)
     yield srv
     srv.stop()
+
+
+@pytest.fixture(scope="session")
+def server_thread():
+    """The ServerThread class, for tests that start a server with their own options."""
+    return ServerThread

@@ -70,14 +70,52 @@ class ARTalk(nn.Module):
         zeros = torch.zeros(1, W, C, device=self.motion_mean.device)
         return self.autoencoder.encode(zeros, zeros)[1]
 
+    def condition_rows(self) -> tuple[slice, slice, int]:
+        """Inference needs Whisper positions [lo, hi) only (the two halves of token_conditions)
+        plus the adapter conv's reach on each side. -> (Whisper rows to compute, rows of the
+        halves within them, split point between the halves within them)."""
+        w, reach = self.config.window, self.speech.conv.kernel_size[0] // 2
+        cur = 2 * (w.context_frames - w.frames - w.lookahead_frames)
+        lo, hi = cur - 2 * w.frames, cur + 2 * w.frames
+        a, b = max(0, lo - reach), min(2 * w.context_frames, hi + reach)
+        return slice(a, b), slice(lo - a, hi - a), cur - a
+
+    @torch.no_grad()
+    def conditions(self, audio_BS: torch.Tensor, whisper_dtype: torch.dtype | None = None) -> list[torch.Tensor]:
+        """Audio contexts (B, S) -> every token's AdaLN modulations, per block then the head
+        (B, 2N, 6C / 2C). Equal to tf.modulations(token_conditions(whisper_features(audio)))
+        but computes the last Whisper layer and the adapter only where tokens read them.
+        whisper_dtype: run the frozen Whisper under autocast to this type (an optional speed
+        mode, torch.bfloat16: not the trained math; see README "Performance")."""
+        w = self.config.window
+        rows, halves, cur = self.condition_rows()
+        with torch.autocast(audio_BS.device.type, dtype=whisper_dtype or torch.bfloat16,
+                            enabled=whisper_dtype is not None):
+            whisper_BtC = self.speech.whisper_features(audio_BS, rows)
+        feats_BtC = self.speech.adapt(whisper_BtC.float())
+        parts = (feats_BtC[:, halves.start: cur], feats_BtC[:, cur: halves.stop])
+        cond_B2NC = torch.cat([resize(h, s) for h in parts for s in w.scales], dim=1)
+        return self.transformer.modulations(cond_B2NC)
+
     @torch.no_grad()
     def generate(self, audio_BS, style_BC, prev_bits_BND, temperature_B, top_p_B,
                  generators: list[torch.Generator]) -> tuple[torch.Tensor, torch.Tensor]:
         """One window for each of B streams -> (codes (B, N, D), normalised motion (B, W, C))."""
+        return self.generate_from(self.conditions(audio_BS), style_BC, prev_bits_BND, temperature_B, top_p_B,
+                                  generators)
+
+    @torch.no_grad()
+    def generate_from(self, ada: list[torch.Tensor], style_BC, prev_bits_BND, temperature_B, top_p_B,
+                      generators: list[torch.Generator | None]) -> tuple[torch.Tensor, torch.Tensor]:
+        """generate() given the windows' conditions (`conditions(audio)`, which may be computed
+        ahead, batched over many windows). The previous window's tokens run once, at step 0,
+        and their keys/values are cached for the later scale steps."""
         scales, N = self.config.window.scales, self.config.window.num_tokens
         D, quantizer, tf = self.config.autoencoder.latent_dim, self.autoencoder.quantizer, self.transformer
-        ada = tf.modulations(self.token_conditions(self.speech.whisper_features(audio_BS)))
         caches = [{} for _ in tf.blocks]
+        # random draws only for sampling rows; each window has its own generator, so skipping
+        # greedy rows changes nothing for the others
+        sampled = [i for i, t in enumerate(temperature_B.tolist()) if t > 0]
         # step 0 runs the previous window's tokens and the style token together
         x_BlC = torch.cat([self.transformer_inputs(style_BC, prev_bits_BND), style_BC[:, None]], dim=1)
         mask, start, f_hat_BWD, bits = tf.mask_LL[: N + 1, : N + 1], 0, 0.0, []
@@ -85,7 +123,9 @@ class ARTalk(nn.Module):
             stop = start + x_BlC.shape[1]
             h_BlC = tf.step(x_BlC, ada, start, mask, caches)
             logits_BsD2 = tf.logits(h_BlC[:, -s:], ada[-1][:, stop - s: stop])
-            uniform_BsD = torch.stack([torch.rand(s, D, generator=g) for g in generators])
+            uniform_BsD = torch.zeros(logits_BsD2.shape[:-1])
+            for i in sampled:
+                uniform_BsD[i] = torch.rand(s, D, generator=generators[i])
             bits.append(sample_bits(logits_BsD2, temperature_B, top_p_B, uniform_BsD.to(logits_BsD2.device)))
             if k + 1 < len(scales):  # later scales see everything cached so far: no mask
                 f_hat_BWD = f_hat_BWD + quantizer.lift(quantizer.codes_to_vectors(bits[-1]), k)

@@ -85,12 +85,27 @@ class WhisperLayer(nn.Module):
         self.fc1 = nn.Linear(WHISPER_WIDTH, 4 * WHISPER_WIDTH)
         self.fc2 = nn.Linear(4 * WHISPER_WIDTH, WHISPER_WIDTH)
 
-    def forward(self, x_BTC: torch.Tensor) -> torch.Tensor:
+    def forward(self, x_BTC: torch.Tensor, rows: slice | None = None) -> torch.Tensor:
+        """`rows`: compute only these output positions (they still attend to every position).
+        Used for the last layer at inference, whose other positions nothing reads."""
+        if rows is not None:
+            return self._forward_rows(x_BTC, rows)
         B, T, C = x_BTC.shape
         q, k, v = self.qkv(self.ln1(x_BTC)).view(B, T, 3, WHISPER_HEADS, C // WHISPER_HEADS).unbind(2)
         y = F.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2))
         x_BTC = x_BTC + self.proj(y.transpose(1, 2).reshape(B, T, C))
         return x_BTC + self.fc2(F.gelu(self.fc1(self.ln2(x_BTC))))
+
+    def _forward_rows(self, x_BTC: torch.Tensor, rows: slice) -> torch.Tensor:
+        B, T, C = x_BTC.shape
+        h_BTC = self.ln1(x_BTC)
+        x_BtC = x_BTC[:, rows]
+        t = x_BtC.shape[1]
+        q = F.linear(h_BTC[:, rows], self.qkv.weight[:C], self.qkv.bias[:C]).view(B, t, WHISPER_HEADS, -1)
+        k, v = F.linear(h_BTC, self.qkv.weight[C:], self.qkv.bias[C:]).view(B, T, 2, WHISPER_HEADS, -1).unbind(2)
+        y = F.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2))
+        x_BtC = x_BtC + self.proj(y.transpose(1, 2).reshape(B, t, C))
+        return x_BtC + self.fc2(F.gelu(self.fc1(self.ln2(x_BtC))))
 
 
 class WhisperEncoder(nn.Module):
@@ -104,11 +119,12 @@ class WhisperEncoder(nn.Module):
         self.layers = nn.ModuleList(WhisperLayer() for _ in range(num_layers))
         self.ln_post = nn.LayerNorm(WHISPER_WIDTH)
 
-    def forward(self, mel_BMT: torch.Tensor) -> torch.Tensor:
+    def forward(self, mel_BMT: torch.Tensor, rows: slice | None = None) -> torch.Tensor:
+        """-> (B, T // 2, 384); with `rows`, only those output positions (same values)."""
         x = F.gelu(self.conv2(F.gelu(self.conv1(mel_BMT)))).transpose(1, 2)
         x_BTC = x + self.pos[: x.shape[1]]  # no 30 s padding: slice the positions
-        for layer in self.layers:
-            x_BTC = layer(x_BTC)
+        for i, layer in enumerate(self.layers):
+            x_BTC = layer(x_BTC, rows if i == len(self.layers) - 1 else None)
         return self.ln_post(x_BTC)
 
     def load_ctranslate2(self, model_bin: Path) -> None:
@@ -199,9 +215,11 @@ class SpeechEncoder(nn.Module):
         self.conv = nn.Conv1d(width, width, kernel, padding=kernel // 2)
 
     @torch.no_grad()
-    def whisper_features(self, audio_BS: torch.Tensor) -> torch.Tensor:
+    def whisper_features(self, audio_BS: torch.Tensor, rows: slice | None = None) -> torch.Tensor:
+        """Frozen features (B, S // 320, 384), or only positions `rows` of them (inference: the
+        last layer then runs on those rows only; the values equal the full pass's)."""
         self.whisper.eval()
-        return self.whisper(self.logmel(audio_BS))
+        return self.whisper(self.logmel(audio_BS), rows)
 
     def adapt(self, whisper_BTC: torch.Tensor) -> torch.Tensor:
         """Trainable part, kept apart so that training can cache the frozen features."""

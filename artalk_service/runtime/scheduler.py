@@ -1,74 +1,396 @@
-"""Cross-session batching: one model thread, ready windows of many sessions per step."""
+"""Cross-session dynamic batching: one model thread, earliest deadline first.
+
+Every model operation runs on one dedicated thread. Sessions talk to it through a
+`SessionHandle`: the gRPC handler queues commands (audio, flush, cancel, end) without
+waiting, and reads events (echo, frames, utterance ends, errors) from the handle's outbox.
+The model thread loops:
+
+1. apply each session's queued commands in order (ingest is cheap; a flush makes the
+   utterance's last windows ready and holds the session's later commands until they are done);
+2. gather the sessions whose next window is ready, earliest deadline first, at most
+   `max_batch`, and compute all of them in one `model.run_windows` call (one speech encoder
+   pass and one transformer pass per scale for the whole batch);
+3. hand each of those sessions its new frames (converted, retargeted) through its outbox;
+4. emit idle frames for sessions that asked for them, at real-time pace.
+
+A window's deadline is when its frames are due if the utterance plays from the moment its
+first audio arrived: that arrival time + the audio time of the window's end (lookahead
+included) + one window period. A client sending far ahead of real time (a TTS clip at once)
+thus gets later deadlines for its later windows and never pushes a real-time session out of
+a full batch, while a session that fell behind gets the earliest deadlines.
+
+The model thread never waits for a client. Backpressure is per session and bounded:
+- input: a handler stops reading the client's messages while more than
+  `max_input_backlog_s` of its audio is accepted but not yet animated (gRPC flow control
+  then slows the client down);
+- output: a session with more than `max_unsent_s` of frames its client has not read is
+  paused (no compute is spent on it); paused for longer than `stall_timeout_s`, it is
+  ended with RESOURCE_EXHAUSTED and its state freed.
+"""
 from __future__ import annotations
 
 import asyncio
-from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, TypeVar
+import collections
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, TypeVar
 
-from artalk_service.runtime.session import Session
+from artalk_service.audio.formats import AudioFormatError
+from artalk_service.runtime.session import FrameBlock, Session, UtteranceEnd
 
 T = TypeVar("T")
+log = logging.getLogger("artalk.scheduler")
+
+
+@dataclass(frozen=True)
+class SchedulerConfig:
+    # windows per model step; 0 = by device: 8 on CPU, where larger batches no longer lower the
+    # cost per window (measured) but lengthen every step, 64 on GPU
+    max_batch: int = 0
+    encode_ahead: int = 1             # speech-encode up to this many ready windows of one session per step
+    max_input_backlog_s: float = 10.0  # audio accepted but not animated, per session, before reading pauses
+    max_unsent_s: float = 10.0        # frames not read by the client, per session, before it is paused
+    stall_timeout_s: float = 20.0     # paused that long: the session ends (RESOURCE_EXHAUSTED)
+    idle_lead_s: float = 0.1          # idle frames are sent this far ahead of the wall clock
+    stats_window: int = 4096          # model steps kept for statistics
+
+
+@dataclass
+class Echo:
+    time_code: float
+    data: bytes
+
+
+@dataclass
+class Done:
+    """end_of_audio handled: every frame and utterance end is out."""
+
+
+@dataclass
+class Failed:
+    """The session cannot go on; the handler ends the call with this status."""
+
+    code: str  # a grpc.StatusCode name
+    message: str
+    error: BaseException | None = None
+
+
+@dataclass
+class StepStats:
+    batch: int
+    seconds: float
+    ended_at: float
+
+
+class SessionHandle:
+    """One session as seen by both sides. Commands go in from the event loop, events come
+    out to it; `written` is counted by the handler as frames reach gRPC."""
+
+    def __init__(self, scheduler: Scheduler, session: Session, loop: asyncio.AbstractEventLoop):
+        self.scheduler, self.session, self.loop = scheduler, session, loop
+        self.outbox: asyncio.Queue = asyncio.Queue()
+        self.commands: collections.deque = collections.deque()
+        # Each counter is written by one thread only, so none can lose an update.
+        self.produced = 0   # frames put in the outbox (model thread)
+        self.written = 0    # frames handed to gRPC (event loop)
+        self.queued_in = 0.0   # audio seconds queued (event loop)
+        self.queued_out = 0.0  # ... and applied (model thread)
+        self.backlog_s = 0.0  # audio seconds accepted but not yet animated (published by the model thread)
+        self.closed = False
+        self.dropped: set[int] = set()  # cancelled utterances (event loop side)
+        self.pending_done = False
+        self.failure: Failed | None = None  # set when the scheduler gave up on the session
+        self.paused_since: float | None = None
+        self.utt_wall0: float | None = None  # wall time of the current utterance's first sample
+        self.idle_wall0 = time.monotonic()   # wall time the current idle period began
+        fps = session.settings.output_fps
+        self._max_unsent = max(1, int(scheduler.config.max_unsent_s * fps))
+
+    # ---- event loop side
+    def push(self, data: bytes, seconds: float) -> None:
+        self.queued_in += seconds
+        self._command("audio", data, seconds, time.monotonic())
+
+    def flush(self) -> None:
+        self._command("flush")
+
+    def cancel(self) -> None:
+        self._command("cancel")
+
+    def end(self) -> None:
+        self._command("end")
+
+    def input_backlog_s(self) -> float:
+        return self.queued_in - self.queued_out + self.backlog_s
+
+    def wrote(self, frames: int) -> None:
+        """The handler passed `frames` frames to gRPC (or dropped them)."""
+        paused = self.paused
+        self.written += frames
+        if paused and not self.paused:
+            self.scheduler._wake()  # it may compute again
+
+    async def wait_for_input_room(self) -> None:
+        """Backpressure: return once this session's unanimated audio is under the bound."""
+        limit = self.scheduler.config.max_input_backlog_s
+        while self.input_backlog_s() > limit and not self.closed:
+            await asyncio.sleep(0.01)
+
+    def close(self) -> None:
+        """The call is over: forget the session (queued work is dropped)."""
+        self.closed = True
+        self.scheduler._remove(self)
+
+    def _command(self, *command) -> None:
+        self.commands.append(command)
+        self.scheduler._wake()
+
+    # ---- model thread side
+    @property
+    def paused(self) -> bool:
+        return self.produced - self.written > self._max_unsent
+
+    def emit(self, event: Any) -> None:
+        if isinstance(event, FrameBlock):
+            self.produced += len(event.time_codes)
+        try:
+            self.loop.call_soon_threadsafe(self.outbox.put_nowait, event)
+        except RuntimeError:  # the event loop is closed: the server is gone
+            self.closed = True
 
 
 class Scheduler:
-    """Runs every model operation on one worker thread, in arrival order.
-
-    Sessions ask `advance(session)` after pushing audio; all sessions waiting
-    at that moment are served together: their ready windows go into one
-    `model.run_windows` call per round (up to `max_batch` windows), so many
-    concurrent streams cost one forward pass per scale, not one each.
-    """
-
-    def __init__(self, model, max_batch: int = 64) -> None:
+    def __init__(self, model, config: SchedulerConfig = SchedulerConfig()) -> None:
         self.model = model
-        self.max_batch = max_batch
-        self._executor = ThreadPoolExecutor(1, thread_name_prefix="artalk-model")
-        self._waiting: list[tuple[Session, asyncio.Future]] = []
-        self._kick = asyncio.Event()
-        self._task: asyncio.Task | None = None
+        self.config = config
+        self._handles: list[SessionHandle] = []
+        self._calls: collections.deque = collections.deque()
+        self._cond = threading.Condition()
+        self._dirty = False
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+        self.stats: collections.deque[StepStats] = collections.deque(maxlen=config.stats_window)
 
+    @property
+    def max_batch(self) -> int:
+        if self.config.max_batch:
+            return self.config.max_batch
+        return 8 if self.model.device.type == "cpu" else 64
+
+    # ------------------------------------------------------------ control
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._loop(), name="artalk-scheduler")
+        self._thread = threading.Thread(target=self._main, name="artalk-model", daemon=True)
+        self._thread.start()
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-        self._executor.shutdown(wait=True)
+        with self._cond:
+            self._stopping = True
+            self._cond.notify()
+        if self._thread is not None:
+            await asyncio.get_running_loop().run_in_executor(None, self._thread.join)
 
     async def call(self, fn: Callable[..., T], *args) -> T:
-        """Run a session operation on the model thread."""
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+        """Run `fn(*args)` on the model thread, between two model steps."""
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._calls.append((fn, args, loop, future))
+        self._wake()
+        return await future
 
-    async def advance(self, session: Session) -> None:
-        """Return once every window of `session` whose audio has arrived is computed."""
-        future = asyncio.get_running_loop().create_future()
-        self._waiting.append((session, future))
-        self._kick.set()
-        await future
+    async def open(self, settings) -> SessionHandle:
+        session = await self.call(Session, settings, self.model)
+        handle = SessionHandle(self, session, asyncio.get_running_loop())
+        with self._cond:
+            self._handles.append(handle)
+        self._wake()
+        return handle
 
-    async def _loop(self) -> None:
+    @property
+    def sessions(self) -> int:
+        return len(self._handles)
+
+    def _remove(self, handle: SessionHandle) -> None:
+        with self._cond:
+            if handle in self._handles:
+                self._handles.remove(handle)
+
+    def _wake(self) -> None:
+        with self._cond:
+            self._dirty = True
+            self._cond.notify()
+
+    # ------------------------------------------------------- model thread
+    def _main(self) -> None:
         while True:
-            await self._kick.wait()
-            self._kick.clear()
-            await self._serve_waiting()
+            with self._cond:
+                if not (self._dirty or self._stopping):  # a timeout runs a pass: idle frames, stall checks
+                    self._cond.wait(timeout=self._idle_wait())
+                if self._stopping:
+                    return
+                self._dirty = False
+                handles = list(self._handles)
+            try:
+                self._pass(handles)
+            except Exception:  # noqa: BLE001 - a failed step is reported to its sessions; keep serving
+                log.exception("model step failed")
 
-    async def _serve_waiting(self) -> None:
-        # A method of its own so that the batch (and its sessions) is freed on return.
-        batch, self._waiting = self._waiting, []
+    def _pass(self, handles: list[SessionHandle]) -> None:
+        while self._calls:
+            fn, args, loop, future = self._calls.popleft()
+            try:
+                result, error = fn(*args), None
+            except BaseException as err:  # noqa: BLE001 - handed to the caller
+                result, error = None, err
+            loop.call_soon_threadsafe(_resolve, future, result, error)
+        now = time.monotonic()
+        for h in handles:
+            if not h.closed:
+                self._apply(h, now)
+        batch = self._pick([h for h in handles if not h.closed], now)
+        if batch:
+            self._step(batch)
+            self._dirty = True  # more windows may be ready
+        now = time.monotonic()
+        for h in handles:
+            if not h.closed:
+                self._idle(h, now)
+                self._check_stall(h, now)
+                h.backlog_s = h.session.stream.ready_windows() * self.model.window_frames / self.model.layout.fps
+
+    def _apply(self, h: SessionHandle, now: float) -> None:
+        """Apply queued commands in order; a flush in progress holds the rest."""
+        s = h.session
         try:
-            await asyncio.get_running_loop().run_in_executor(self._executor, self._run, [s for s, _ in batch])
-            outcome: BaseException | None = None
-        except Exception as err:  # noqa: BLE001 - reported to every waiting session
-            outcome = err
-        for _, future in batch:
-            if not future.done():
-                future.set_exception(outcome) if outcome else future.set_result(None)
+            while h.commands and not s.ending:
+                kind, *args = h.commands.popleft()
+                if kind == "audio":
+                    data, seconds, wall = args
+                    h.queued_out += seconds
+                    if not s.utterance_has_audio:
+                        h.utt_wall0 = wall
+                    time_code = s.push_audio(data)
+                    if s.settings.echo_audio:
+                        h.emit(Echo(time_code, data))
+                elif kind == "flush":
+                    self._begin_finish(h)
+                elif kind == "cancel":
+                    h.emit(s.cancel_utterance())
+                    h.idle_wall0 = now
+                elif kind == "end":
+                    h.pending_done = True
+                    if s.utterance_has_audio:
+                        self._begin_finish(h)
+                    else:
+                        h.emit(Done())
+        except Exception as err:  # noqa: BLE001 - bad audio ends this session only
+            self._fail(h, err)
 
-    def _run(self, sessions: list[Session]) -> None:
-        while True:
-            jobs = [job for s in sessions for job in s.stream.ready_jobs()]
-            if not jobs:
-                return
-            for i in range(0, len(jobs), self.max_batch):
-                self.model.run_windows(jobs[i:i + self.max_batch])
+    def _begin_finish(self, h: SessionHandle) -> None:
+        self._emit_block(h, h.session.begin_finish())
+        self._maybe_complete(h)
+
+    def _maybe_complete(self, h: SessionHandle) -> None:
+        s = h.session
+        if s.ending and s.stream.end_complete:
+            block, end = s.complete_finish()
+            self._emit_block(h, block)
+            h.emit(end)
+            h.idle_wall0 = time.monotonic()
+            if h.pending_done:
+                h.emit(Done())
+                h.pending_done = False
+
+    def _deadline(self, h: SessionHandle, now: float) -> float:
+        s = h.session
+        window_s = self.model.window_frames / self.model.layout.fps
+        if h.utt_wall0 is None:
+            return now + window_s
+        due = h.utt_wall0 + s.stream.next_window_end / self.model.sample_rate
+        return due + window_s
+
+    def _pick(self, handles: list[SessionHandle], now: float) -> list[SessionHandle]:
+        ready = [h for h in handles if not h.paused and h.session.stream.has_ready_job]
+        ready.sort(key=lambda h: self._deadline(h, now))
+        return ready[: self.max_batch]
+
+    def _step(self, batch: list[SessionHandle]) -> None:
+        jobs = [job for h in batch for job in h.session.stream.ready_jobs(self.config.encode_ahead)]
+        t0 = time.perf_counter()
+        try:
+            self.model.run_windows(jobs)
+        except Exception as err:  # noqa: BLE001 - the whole batch failed: end its sessions
+            for h in batch:
+                self._fail(h, err)
+            return
+        t1 = time.perf_counter()
+        self.stats.append(StepStats(len(jobs), t1 - t0, time.monotonic()))
+        for h in batch:
+            try:
+                self._emit_block(h, h.session.collect())
+                self._maybe_complete(h)
+            except Exception as err:  # noqa: BLE001
+                self._fail(h, err)
+
+    def _emit_block(self, h: SessionHandle, block: FrameBlock | None) -> None:
+        if block is not None:
+            h.emit(block)
+
+    # ---- idle face
+    def _idle_count(self, h: SessionHandle, now: float) -> int:
+        s = h.session
+        if h.closed or h.pending_done or h.commands or not s.idle or h.paused:
+            return 0
+        fps = s.settings.output_fps
+        due = int((now - h.idle_wall0 + self.config.idle_lead_s) * fps) + 1
+        return due - s._idle_sent
+
+    def _idle(self, h: SessionHandle, now: float) -> None:
+        count = self._idle_count(h, now)
+        if count > 0:
+            self._emit_block(h, h.session.idle_frames(count))
+
+    def _idle_wait(self) -> float | None:
+        """Seconds until the next idle frame of any session is due (None: no idle session)."""
+        waits = [h.idle_wall0 + h.session._idle_sent / h.session.settings.output_fps
+                 - self.config.idle_lead_s - time.monotonic()
+                 for h in self._handles if h.session.idle and not h.pending_done]
+        if any(h.paused for h in self._handles):
+            waits.append(0.25)  # check stalled clients now and then
+        return max(0.001, min(waits)) if waits else None
+
+    # ---- failures
+    def _check_stall(self, h: SessionHandle, now: float) -> None:
+        if not h.paused:
+            h.paused_since = None
+        elif h.paused_since is None:
+            h.paused_since = now
+        elif now - h.paused_since > self.config.stall_timeout_s:
+            unsent = (h.produced - h.written) / h.session.settings.output_fps
+            self._fail(h, None, "RESOURCE_EXHAUSTED",
+                       f"the client did not read {unsent:.1f} s of frames for {self.config.stall_timeout_s:g} s; "
+                       f"read the stream as fast as frames arrive")
+
+
+    def _fail(self, h: SessionHandle, err: BaseException | None, code: str = "", message: str = "") -> None:
+        if not code:
+            code = "INVALID_ARGUMENT" if isinstance(err, AudioFormatError) else "INTERNAL"
+            message = str(err)
+        h.failure = Failed(code, message, err)
+        h.emit(h.failure)
+        h.commands.clear()
+        h.closed = True
+        self._remove(h)
+
+
+def _resolve(future: asyncio.Future, result, error) -> None:
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
+
+
+__all__ = ["Scheduler", "SchedulerConfig", "SessionHandle", "Echo", "Done", "Failed", "UtteranceEnd", "StepStats"]

@@ -13,7 +13,7 @@ from grpc_reflection.v1alpha import reflection
 
 from artalk_service.api.artalk.v1 import animation_pb2, service_pb2, service_pb2_grpc
 from artalk_service.retarget import MapLibrary
-from artalk_service.runtime.scheduler import Scheduler
+from artalk_service.runtime.scheduler import Scheduler, SchedulerConfig
 from artalk_service.server.limits import Limits
 from artalk_service.server.servicer import AnimationServicer
 
@@ -39,7 +39,8 @@ class RunningServer:
 
 
 async def start_server(model, host: str = "127.0.0.1", port: int = 50051, limits: Limits = Limits(),
-                       retarget_dir: Path | None = None, poll_seconds: float = 1.0) -> RunningServer:
+                       retarget_dir: Path | None = None, poll_seconds: float = 1.0,
+                       scheduler_config: SchedulerConfig = SchedulerConfig()) -> RunningServer:
     """Start serving `model`; port 0 picks a free port (returned).
 
     Maps in `retarget_dir` become presets and are re-read every `poll_seconds`
@@ -50,7 +51,7 @@ async def start_server(model, host: str = "127.0.0.1", port: int = 50051, limits
     options = [("grpc.max_receive_message_length", limits.max_message_bytes),
                ("grpc.max_send_message_length", limits.max_message_bytes)]
     server = grpc.aio.server(options=options)
-    scheduler = Scheduler(model)
+    scheduler = Scheduler(model, scheduler_config)
     scheduler.start()
     service_pb2_grpc.add_AnimationServicer_to_server(AnimationServicer(model, scheduler, limits, maps), server)
     health_servicer = health.aio.HealthServicer()

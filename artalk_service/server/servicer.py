@@ -1,6 +1,7 @@
 """The artalk.v1 Animation service: thin handlers over Session and Scheduler."""
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import uuid
@@ -15,8 +16,8 @@ from artalk_service.api.artalk.v1 import service_pb2_grpc
 from artalk_service.audio import read_wav
 from artalk_service.audio.formats import AudioFormatError
 from artalk_service.retarget import MapLibrary, RetargetError
-from artalk_service.runtime.scheduler import Scheduler
-from artalk_service.runtime.session import FrameBlock, Session, SessionSettings, UtteranceEnd
+from artalk_service.runtime.scheduler import Done, Echo, Failed, Scheduler, SessionHandle
+from artalk_service.runtime.session import FrameBlock, SessionSettings, UtteranceEnd
 from artalk_service.server.limits import Limits
 from artalk_service.server.validation import ENCODINGS, InvalidRequest, settings_from_proto
 
@@ -46,89 +47,117 @@ class AnimationServicer(service_pb2_grpc.AnimationServicer):
             self.active_sessions -= 1
 
     async def _stream(self, requests, context) -> AsyncIterator[pb.StreamResponse]:
+        """The call's writer: reads the session's events from the scheduler and yields them.
+        A reader task feeds the scheduler; neither ever blocks the model thread or another
+        session (see runtime/scheduler.py for the backpressure rules)."""
         requests = aiter(requests)
         first = await anext(requests, None)
         if first is None or first.WhichOneof("message") != "config":
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
                                 "the first message of a Stream must be a SessionConfig (StreamRequest.config)")
-        session = await self._open_session(first.config, context)
-        yield pb.StreamResponse(started=self._started(session.settings))
-        ended = False
-        async for request in requests:
-            kind = request.WhichOneof("message")
-            if ended:
-                await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
-                                    f"received {kind or 'an empty message'} after end_of_audio; nothing may follow end_of_audio")
-            if kind == "config":
-                await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
-                                    "config sent twice; a Stream takes exactly one SessionConfig, as its first message")
-            elif kind == "audio":
-                async for response in self._audio(session, request.audio.data, context):
-                    yield response
-            elif kind == "flush":
-                for response in await self._finish(session, cancel=False):
-                    yield response
-            elif kind == "cancel":
-                for response in await self._finish(session, cancel=True):
-                    yield response
-            elif kind == "end_of_audio":
-                ended = True
-                for response in await self._end(session):
-                    yield response
-            else:
-                await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
-                                    "empty StreamRequest; set one of config, audio, flush, cancel, end_of_audio")
-        if not ended:  # half-close without end_of_audio ends the audio too
-            for response in await self._end(session):
-                yield response
+        handle = await self._open_session(first.config, context)
+        settings = handle.session.settings
+        yield pb.StreamResponse(started=self._started(settings))
+        reader = asyncio.create_task(self._read(requests, handle), name="artalk-stream-reader")
+        written: dict[int, int] = {}  # utterance -> frames sent
+        sent = 0
+        try:
+            while True:
+                event = await handle.outbox.get()
+                if handle.failure is not None:  # given up on: skip what is still queued
+                    event = handle.failure
+                if isinstance(event, FrameBlock):
+                    n = len(event.time_codes)
+                    if not event.idle and event.utterance_index in handle.dropped:
+                        handle.wrote(n)  # cancelled: its frames still queued are not sent
+                        continue
+                    written[event.utterance_index] = written.get(event.utterance_index, 0) + (0 if event.idle else n)
+                    yield pb.StreamResponse(frames=self._frames(event, settings))
+                    handle.wrote(n)
+                    sent += n
+                elif isinstance(event, Echo):
+                    yield pb.StreamResponse(audio_echo=pb.AudioEcho(time_code=event.time_code, data=event.data))
+                elif isinstance(event, UtteranceEnd):
+                    event = dataclasses.replace(event, frame_count=written.pop(event.utterance_index, 0))
+                    yield pb.StreamResponse(utterance_finished=_utterance_finished(event))
+                elif isinstance(event, Done):
+                    yield pb.StreamResponse(status=self._status(handle, sent))
+                    await reader  # a message after end_of_audio still ends the call with an error
+                    while not handle.outbox.empty():
+                        if isinstance(failed := handle.outbox.get_nowait(), Failed):
+                            await context.abort(getattr(grpc.StatusCode, failed.code), failed.message)
+                    return
+                elif isinstance(event, Failed):
+                    if event.code == "INTERNAL" and event.error is not None:
+                        await _abort_internal(context, event.error)
+                    await context.abort(getattr(grpc.StatusCode, event.code), event.message)
+        finally:
+            handle.close()
+            reader.cancel()
 
-    async def _open_session(self, config: pb.SessionConfig, context) -> Session:
+    async def _read(self, requests, handle: SessionHandle) -> None:
+        """The call's reader: validates client messages and queues them as commands.
+        Protocol errors go to the writer as Failed events (it ends the call)."""
+        fmt, audio_seconds, utterance = handle.session.settings.audio_format, 0.0, 0
+        try:
+            async for request in requests:
+                kind = request.WhichOneof("message")
+                if kind == "config":
+                    raise InvalidRequest("config sent twice; a Stream takes exactly one SessionConfig, "
+                                         "as its first message")
+                if kind == "audio":
+                    data = request.audio.data
+                    seconds = fmt.seconds(len(data))
+                    if seconds > self.limits.max_chunk_seconds:
+                        raise InvalidRequest(
+                            f"audio chunk of {len(data)} bytes ({seconds:.2f} s) exceeds the maximum of "
+                            f"{self.limits.max_chunk_seconds:g} s per chunk; send smaller chunks")
+                    if audio_seconds + seconds > self.limits.max_session_seconds:
+                        raise InvalidRequest(
+                            f"session audio would exceed the maximum of {self.limits.max_session_seconds:g} s")
+                    audio_seconds += seconds
+                    await handle.wait_for_input_room()
+                    handle.push(data, seconds)
+                elif kind in ("flush", "cancel"):
+                    if kind == "cancel":  # the writer drops this utterance's queued frames at once
+                        handle.dropped.add(utterance)
+                        handle.cancel()
+                    else:
+                        handle.flush()
+                    utterance += 1
+                elif kind == "end_of_audio":
+                    handle.end()
+                    async for extra in requests:
+                        raise InvalidRequest(f"received {extra.WhichOneof('message') or 'an empty message'} after "
+                                             f"end_of_audio; nothing may follow end_of_audio")
+                    return
+                else:
+                    raise InvalidRequest("empty StreamRequest; set one of config, audio, flush, cancel, end_of_audio")
+            handle.end()  # half-close without end_of_audio ends the audio too
+        except InvalidRequest as err:
+            handle.outbox.put_nowait(Failed("INVALID_ARGUMENT", str(err)))
+        except asyncio.CancelledError:
+            raise
+        except Exception as err:  # noqa: BLE001 - e.g. the call was cancelled by the client
+            handle.outbox.put_nowait(Failed("CANCELLED", f"reading the request stream failed: {err}"))
+
+    async def _open_session(self, config: pb.SessionConfig, context) -> SessionHandle:
         try:
             settings = settings_from_proto(config, self.model, self.limits, self.maps)
-            session = await self.scheduler.call(Session, settings, self.model)
+            handle = await self.scheduler.open(settings)
         except (InvalidRequest, ValueError) as err:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(err))
         log.info("session %s started (character %r, style %s, retarget %s)", settings.session_id,
                  settings.character_id, settings.style_name, settings.retarget.name)
-        return session
+        return handle
 
-    async def _audio(self, session: Session, data: bytes, context) -> AsyncIterator[pb.StreamResponse]:
-        fmt = session.settings.audio_format
-        seconds = fmt.seconds(len(data))
-        if seconds > self.limits.max_chunk_seconds:
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
-                                f"audio chunk of {len(data)} bytes ({seconds:.2f} s) exceeds the maximum of "
-                                f"{self.limits.max_chunk_seconds:g} s per chunk; send smaller chunks")
-        if session.audio_seconds + seconds > self.limits.max_session_seconds:
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
-                                f"session audio would exceed the maximum of {self.limits.max_session_seconds:g} s")
-        try:
-            time_code = await self.scheduler.call(session.push_audio, data)
-        except AudioFormatError as err:
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(err))
-        if session.settings.echo_audio:
-            yield pb.StreamResponse(audio_echo=pb.AudioEcho(time_code=time_code, data=data))
-        await self.scheduler.advance(session)
-        block = await self.scheduler.call(session.collect)
-        if block is not None:
-            yield pb.StreamResponse(frames=self._frames(block, session.settings))
-
-    async def _finish(self, session: Session, cancel: bool) -> list[pb.StreamResponse]:
-        if cancel:
-            block, end = None, await self.scheduler.call(session.cancel_utterance)
-        else:
-            block, end = await self.scheduler.call(session.finish_utterance)
-        responses = [pb.StreamResponse(frames=self._frames(block, session.settings))] if block else []
-        return responses + [pb.StreamResponse(utterance_finished=_utterance_finished(end))]
-
-    async def _end(self, session: Session) -> list[pb.StreamResponse]:
-        responses = await self._finish(session, cancel=False) if session.utterance_has_audio else []
-        totals = session.totals
-        status = pb.StreamStatus(frames_sent=totals.frames_sent, audio_seconds=session.audio_seconds,
-                                 utterances=totals.utterances, message="ok")
+    @staticmethod
+    def _status(handle: SessionHandle, sent: int) -> pb.StreamStatus:
+        session, totals = handle.session, handle.session.totals
         log.info("session %s ended: %d frames, %.2f s audio", session.settings.session_id,
                  totals.frames_sent, session.audio_seconds)
-        return responses + [pb.StreamResponse(status=status)]
+        return pb.StreamStatus(frames_sent=sent, audio_seconds=session.audio_seconds,
+                               utterances=totals.utterances, message="ok")
 
     # ------------------------------------------------------- AnimateClip
     async def AnimateClip(self, request: pb.AnimateClipRequest, context) -> pb.AnimateClipResponse:
@@ -155,14 +184,23 @@ class AnimationServicer(service_pb2_grpc.AnimationServicer):
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
                                 f"clip of {seconds:.1f} s exceeds the maximum of {self.limits.max_clip_seconds:g} s; use Stream")
         try:
-            session = await self.scheduler.call(Session, settings, self.model)
-            await self.scheduler.call(session.push_audio, data)
-        except (ValueError, AudioFormatError) as err:
+            handle = await self.scheduler.open(dataclasses.replace(settings, echo_audio=False, idle_motion=False))
+        except ValueError as err:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(err))
-        await self.scheduler.advance(session)
-        first = await self.scheduler.call(session.collect)
-        last, _ = await self.scheduler.call(session.finish_utterance)
-        frames = [f for block in (first, last) if block for f in self._frames(block, settings).frames]
+        frames = []
+        try:  # the clip's windows are batched with the live sessions' (earliest deadline first)
+            handle.push(data, seconds)
+            handle.end()
+            while not isinstance(event := await handle.outbox.get(), Done):
+                if isinstance(event, Failed):
+                    if event.code == "INTERNAL" and event.error is not None:
+                        await _abort_internal(context, event.error)
+                    await context.abort(getattr(grpc.StatusCode, event.code), event.message)
+                if isinstance(event, FrameBlock):
+                    frames.extend(self._frames(event, settings).frames)
+                    handle.wrote(len(event.time_codes))
+        finally:
+            handle.close()
         return pb.AnimateClipResponse(started=self._started(settings), frames=frames)
 
     # ---------------------------------------------------------- Describe
@@ -209,7 +247,7 @@ class AnimationServicer(service_pb2_grpc.AnimationServicer):
     @staticmethod
     def _frames(block: FrameBlock, settings: SessionSettings) -> pb.FrameBatch:
         native = block.native if settings.include_native else np.zeros((len(block.values), 0), np.float32)
-        return pb.FrameBatch(utterance_index=block.utterance_index, frames=[
+        return pb.FrameBatch(utterance_index=block.utterance_index, idle=block.idle, frames=[
             pb.Frame(time_code=float(t), values=v.tolist(), native_values=n.tolist())
             for t, v, n in zip(block.time_codes, block.values, native)])
 
@@ -232,3 +270,4 @@ async def _abort_internal(context, err: Exception) -> None:
     error_id = uuid.uuid4().hex[:12]
     log.exception("internal error %s", error_id, exc_info=err)
     await context.abort(grpc.StatusCode.INTERNAL, f"internal error (id {error_id}); the server log has details")
+

@@ -57,7 +57,8 @@ def settings_from_proto(config: pb.SessionConfig, model, limits: Limits, maps: M
         head_motion=config.head_motion if config.HasField("head_motion") else True,
         blinks=config.blinks if config.HasField("blinks") else True,
         session_id=config.session_id or uuid.uuid4().hex, character_id=config.character_id,
-        include_native=config.include_native_motion, echo_audio=config.echo_audio)
+        include_native=config.include_native_motion, echo_audio=config.echo_audio,
+        idle_motion=config.idle_motion)
 
 
 def _retarget(config: pb.SessionConfig, maps: MapLibrary) -> RetargetMap:

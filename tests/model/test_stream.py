@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from artalk_service.model import MotionModel, StreamOptions
+from artalk_service.model import ModelConfig, MotionModel, StreamOptions
 
 
 def stream_in_chunks(model, audio, options, rng, max_chunk=3000):
@@ -131,3 +131,44 @@ def test_cuda_streaming_matches_offline_and_cpu(speechlike):
     np.testing.assert_array_equal(stream_in_chunks(gpu, speechlike, options, np.random.default_rng(0)), offline)
     # different kernels: equal up to rare bit flips near a zero logit
     assert np.mean(np.abs(offline - cpu.animate(speechlike, options)) < 1e-3) > 0.9
+
+
+def test_inference_conditions_equal_the_training_path(tiny_model, speechlike):
+    """conditions() runs the last Whisper layer and the adapter on the rows tokens read only;
+    the values equal tf.modulations(token_conditions(whisper_features(audio)))."""
+    net = tiny_model.net
+    S = tiny_model.config.window.context_frames * 640
+    audio = torch.from_numpy(np.stack([speechlike[:S], speechlike[S: 2 * S], np.zeros(S, np.float32)]))
+    with torch.inference_mode():
+        fast = net.conditions(audio)
+        full = net.transformer.modulations(net.token_conditions(net.speech.whisper_features(audio)))
+    for a, b in zip(fast, full):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
+
+
+def test_default_config_conditions_equal_the_training_path(speechlike):
+    model = MotionModel.untrained(ModelConfig(), seed=0)
+    net, S = model.net, model.config.window.context_frames * 640
+    audio = torch.from_numpy(np.stack([speechlike[:S], speechlike[-S:]]))
+    with torch.inference_mode():
+        fast = net.conditions(audio)
+        full = net.transformer.modulations(net.token_conditions(net.speech.whisper_features(audio)))
+    for a, b in zip(fast, full):
+        torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-4)
+
+
+def test_pipelined_animate_equals_animate(tiny_model, speechlike):
+    for options in (StreamOptions(), StreamOptions(temperature=1.0, seed=2)):
+        np.testing.assert_allclose(tiny_model.animate(speechlike, options, pipeline=True),
+                                   tiny_model.animate(speechlike, options), atol=1e-4)
+
+
+def test_exact_equality_for_any_chunking_with_single_window_encoding(speechlike):
+    """encode_ahead=1: every window's speech encoder pass is the same single pass however the
+    audio was chunked, so streamed output is bit-identical to offline."""
+    model = MotionModel.untrained(ModelConfig.tiny(), seed=0, encode_ahead=1)
+    offline = model.animate(speechlike, StreamOptions(temperature=0.8, seed=1))
+    rng = np.random.default_rng(3)
+    for max_chunk in (30, 4000):
+        np.testing.assert_array_equal(
+            stream_in_chunks(model, speechlike, StreamOptions(temperature=0.8, seed=1), rng, max_chunk), offline)

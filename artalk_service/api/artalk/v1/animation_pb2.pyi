@@ -55,7 +55,7 @@ class StyleSelection(_message.Message):
     def __init__(self, preset: _Optional[str] = ..., reference_clip: _Optional[_Union[MotionClip, _Mapping]] = ...) -> None: ...
 
 class SessionConfig(_message.Message):
-    __slots__ = ("audio_format", "output_fps", "retarget", "style", "seed", "temperature", "top_p", "head_motion", "blinks", "session_id", "character_id", "include_native_motion", "echo_audio")
+    __slots__ = ("audio_format", "output_fps", "retarget", "style", "seed", "temperature", "top_p", "head_motion", "blinks", "session_id", "character_id", "include_native_motion", "echo_audio", "idle_motion")
     AUDIO_FORMAT_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_FPS_FIELD_NUMBER: _ClassVar[int]
     RETARGET_FIELD_NUMBER: _ClassVar[int]
@@ -69,6 +69,7 @@ class SessionConfig(_message.Message):
     CHARACTER_ID_FIELD_NUMBER: _ClassVar[int]
     INCLUDE_NATIVE_MOTION_FIELD_NUMBER: _ClassVar[int]
     ECHO_AUDIO_FIELD_NUMBER: _ClassVar[int]
+    IDLE_MOTION_FIELD_NUMBER: _ClassVar[int]
     audio_format: AudioFormat
     output_fps: int
     retarget: RetargetSelection
@@ -82,7 +83,8 @@ class SessionConfig(_message.Message):
     character_id: str
     include_native_motion: bool
     echo_audio: bool
-    def __init__(self, audio_format: _Optional[_Union[AudioFormat, _Mapping]] = ..., output_fps: _Optional[int] = ..., retarget: _Optional[_Union[RetargetSelection, _Mapping]] = ..., style: _Optional[_Union[StyleSelection, _Mapping]] = ..., seed: _Optional[int] = ..., temperature: _Optional[float] = ..., top_p: _Optional[float] = ..., head_motion: _Optional[bool] = ..., blinks: _Optional[bool] = ..., session_id: _Optional[str] = ..., character_id: _Optional[str] = ..., include_native_motion: _Optional[bool] = ..., echo_audio: _Optional[bool] = ...) -> None: ...
+    idle_motion: bool
+    def __init__(self, audio_format: _Optional[_Union[AudioFormat, _Mapping]] = ..., output_fps: _Optional[int] = ..., retarget: _Optional[_Union[RetargetSelection, _Mapping]] = ..., style: _Optional[_Union[StyleSelection, _Mapping]] = ..., seed: _Optional[int] = ..., temperature: _Optional[float] = ..., top_p: _Optional[float] = ..., head_motion: _Optional[bool] = ..., blinks: _Optional[bool] = ..., session_id: _Optional[str] = ..., character_id: _Optional[str] = ..., include_native_motion: _Optional[bool] = ..., echo_audio: _Optional[bool] = ..., idle_motion: _Optional[bool] = ...) -> None: ...
 
 class AudioChunk(_message.Message):
     __slots__ = ("data",)
@@ -163,12 +165,14 @@ class Frame(_message.Message):
     def __init__(self, time_code: _Optional[float] = ..., values: _Optional[_Iterable[float]] = ..., native_values: _Optional[_Iterable[float]] = ...) -> None: ...
 
 class FrameBatch(_message.Message):
-    __slots__ = ("utterance_index", "frames")
+    __slots__ = ("utterance_index", "frames", "idle")
     UTTERANCE_INDEX_FIELD_NUMBER: _ClassVar[int]
     FRAMES_FIELD_NUMBER: _ClassVar[int]
+    IDLE_FIELD_NUMBER: _ClassVar[int]
     utterance_index: int
     frames: _containers.RepeatedCompositeFieldContainer[Frame]
-    def __init__(self, utterance_index: _Optional[int] = ..., frames: _Optional[_Iterable[_Union[Frame, _Mapping]]] = ...) -> None: ...
+    idle: bool
+    def __init__(self, utterance_index: _Optional[int] = ..., frames: _Optional[_Iterable[_Union[Frame, _Mapping]]] = ..., idle: _Optional[bool] = ...) -> None: ...
 
 class AudioEcho(_message.Message):
     __slots__ = ("time_code", "data")

@@ -1,0 +1,1 @@
+"""Benchmarks: `artalk-bench` (offline speed, live latency, concurrent real-time streams)."""

@@ -1,0 +1,122 @@
+"""Offline speed: real-time factor of `MotionModel.animate`, and where a window's time goes."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from artalk_service.model import MotionModel, StreamOptions
+
+SENTENCES = (
+    "Please bring me the map of the big blue boat, we could move over the wide open water before the evening.",
+    "The old lighthouse keeper told us stories about ships that never came back from the northern sea.",
+    "Would you like some tea while we wait for the others to arrive from the village?",
+)
+
+
+def speech_16k(seconds: float, seed: int = 0) -> np.ndarray:
+    """`seconds` of 16 kHz speech: espeak-ng sentences when it is installed, else a
+    syllable-rate modulated harmonic tone with noise (same cost for the model)."""
+    if shutil.which("espeak-ng"):
+        import soxr
+
+        from artalk_service.audio import read_wav
+        parts, total = [], 0
+        with tempfile.TemporaryDirectory() as tmp:
+            i = 0
+            while total < seconds * 16000:
+                path = Path(tmp) / f"{i}.wav"
+                subprocess.run(["espeak-ng", "-v", "en-us", "-s", str(150 + 10 * (i % 3)), "-w", str(path),
+                                SENTENCES[(i + seed) % len(SENTENCES)]], check=True, capture_output=True)
+                data, fmt = read_wav(path.read_bytes())
+                audio = np.frombuffer(data, "<i2").astype(np.float32) / 32768
+                audio = soxr.resample(audio, fmt.sample_rate_hz, 16000).astype(np.float32)
+                parts.append(audio)
+                total += audio.size
+                i += 1
+        return np.concatenate(parts)[: int(seconds * 16000)]
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(16000 * seconds)) / 16000
+    voiced = sum(np.sin(2 * np.pi * 130 * h * t) / h for h in range(1, 6)) * (0.5 + 0.5 * np.sin(2 * np.pi * 4 * t))
+    return (0.2 * voiced + 0.02 * rng.standard_normal(t.size)).astype(np.float32)
+
+
+def _sync(model: MotionModel) -> None:
+    if model.device.type == "cuda":
+        torch.cuda.synchronize(model.device)
+
+
+def offline_rtf(model: MotionModel, audio: np.ndarray, repeats: int = 3, pipeline: bool = True) -> dict:
+    """One stream, whole utterance known up front (speech encoder batched over its windows;
+    with `pipeline`, in a helper thread ahead of the transformer)."""
+    model.animate(audio[: 16000], StreamOptions(), pipeline=pipeline)  # warm-up
+    times = []
+    for _ in range(repeats):
+        _sync(model)
+        t0 = time.perf_counter()
+        frames = model.animate(audio, StreamOptions(), pipeline=pipeline)
+        _sync(model)
+        times.append(time.perf_counter() - t0)
+    seconds = audio.size / model.sample_rate
+    best, median = min(times), float(np.median(times))
+    return {"audio_seconds": seconds, "frames": int(len(frames)), "wall_seconds": times, "pipeline": pipeline,
+            "rtf_best": seconds / best, "rtf_median": seconds / median,
+            "window_ms_median": 1000 * median / max(1, -(-len(frames) // model.window_frames))}
+
+
+def deviation(model: MotionModel, audio: np.ndarray) -> dict:
+    """Frames of the model's current speed mode against its exact (float32) math."""
+    fast = model.animate(audio, StreamOptions())
+    mode, model.whisper_dtype = model.whisper_dtype, None
+    try:
+        exact = model.animate(audio, StreamOptions())
+    finally:
+        model.whisper_dtype = mode
+    diff = np.abs(fast - exact)
+    return {"mean_abs": float(diff.mean()), "max_abs": float(diff.max()), "p99_abs": float(np.percentile(diff, 99)),
+            "channel_std": float(exact.std(0).mean())}
+
+
+@torch.inference_mode()
+def profile_window(model: MotionModel, batch_sizes=(1, 8, 32), repeats: int = 5) -> list[dict]:
+    """Milliseconds per model step for B windows at once, split into its parts: speech
+    encoder (log-mel + Whisper), conditions (adapter + AdaLN modulations), the transformer's
+    scale steps with sampling, and the autoencoder's decode."""
+    net, cfg = model.net, model.config
+    S = cfg.window.context_frames * model.frame_samples
+    N, D = cfg.window.num_tokens, cfg.autoencoder.latent_dim
+    out = []
+    rows, halves, cur = net.condition_rows()
+    for B in batch_sizes:
+        audio = torch.randn(B, S, device=model.device) * 0.1
+        style = model.open_stream(StreamOptions()).style_C.expand(B, -1).contiguous()
+        prev = torch.zeros(B, N, D, dtype=torch.bool, device=model.device)
+        temp = torch.zeros(B, device=model.device)
+        top_p = torch.ones(B, device=model.device)
+        gens = [torch.Generator() for _ in range(B)]
+
+        def timed(fn):
+            fn()
+            _sync(model)
+            t0 = time.perf_counter()
+            for _ in range(repeats):
+                result = fn()
+            _sync(model)
+            return 1000 * (time.perf_counter() - t0) / repeats, result
+
+        whisper_ms, feats = timed(lambda: net.speech.whisper_features(audio, rows))
+        cond_ms, ada = timed(lambda: net.conditions(audio))
+        step_ms, _ = timed(lambda: net.generate_from(ada, style, prev, temp, top_p, gens))
+        latent = net.autoencoder.quantizer.bits_to_latent(prev)
+        decode_ms, _ = timed(lambda: net.autoencoder.decode(latent, latent))
+        total_ms, _ = timed(lambda: net.generate(audio, style, prev, temp, top_p, gens))
+        out.append({"batch": B, "total_ms": total_ms, "whisper_ms": whisper_ms,
+                    "adapter_and_modulations_ms": max(0.0, cond_ms - whisper_ms),
+                    "transformer_steps_ms": max(0.0, step_ms - decode_ms), "decode_ms": decode_ms,
+                    "per_window_ms": total_ms / B})
+    return out
