@@ -4,10 +4,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from pathlib import Path
 
-from artalk_service.server.app import serve_forever
+# Before torch loads OpenMP: spinning idle threads cost a 27x slow-down next to other
+# CPU work (measured, benchmarks/README.md); passive waiting costs nothing measurable.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from artalk_service.server.app import serve_forever  # noqa: E402
 
 
 def load_model(model_path: str | None, device: str, untrained: bool):
