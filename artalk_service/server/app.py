@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
+import numpy as np
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
@@ -81,6 +82,9 @@ async def _watch(maps: MapLibrary, poll_seconds: float) -> None:
 
 async def serve_forever(model, host: str, port: int, limits: Limits = Limits(),
                         retarget_dir: Path | None = None) -> None:
+    # One-time initialisation (kernels, allocator, thread pools) costs seconds on the first
+    # inference; pay it before the first session instead of in its first-frame latency.
+    model.animate(np.zeros(2 * model.sample_rate, dtype=np.float32))
     running = await start_server(model, host, port, limits, retarget_dir)
     print(f"artalk-service listening on {host}:{running.port} (model {model.model_id}, device {model.device})",
           flush=True)
