@@ -315,16 +315,19 @@ def mouth_to_arkit(
     out[:, idx("JawRight")] = 0.2 * drift[1] * c["jaw"]
 
 
-def lip_gap(motion: np.ndarray) -> np.ndarray:
-    """(T,) how far apart the lips are, in ARKit weight units (0: sealed).
+def lip_gap(motion):
+    """(..., T) how far apart the lips are, in ARKit weight units (0: sealed), from (..., T, 61).
 
     JawOpen opens the lips unless MouthClose cancels it; lip-opening shapes add to it.
+    Works on numpy arrays and torch tensors alike: the autoencoder's training loss uses it too.
     """
-    idx = ARKIT61.index
-    jaw_gap = np.clip(motion[:, idx("JawOpen")] - motion[:, idx("MouthClose")], 0, None)
+    def ch(name: str):
+        return motion[..., ARKIT61.index(name)]
+
+    jaw_gap = (ch("JawOpen") - ch("MouthClose")).clip(min=0)
     opening = (
-        motion[:, idx("MouthFunnel")]
-        + 0.5 * (motion[:, idx("MouthLowerDownLeft")] + motion[:, idx("MouthLowerDownRight")])
-        + 0.5 * (motion[:, idx("MouthUpperUpLeft")] + motion[:, idx("MouthUpperUpRight")])
+        ch("MouthFunnel")
+        + 0.5 * (ch("MouthLowerDownLeft") + ch("MouthLowerDownRight"))
+        + 0.5 * (ch("MouthUpperUpLeft") + ch("MouthUpperUpRight"))
     )
     return jaw_gap + 0.5 * opening

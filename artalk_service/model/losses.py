@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from ..data.articulation import lip_gap
 from ..layout import HEAD_CHANNELS, get_layout
 from .artalk import ARTalk
 
@@ -17,16 +18,6 @@ class AutoencoderLossWeights:
     commitment: float = 0.25
     entropy: float = 0.1
     lip_gap: float = 0.0      # L1 on the lip opening (articulation.lip_gap), in units of its ~0.15 std
-
-
-def lip_gap_torch(net: ARTalk, motion_BTC: torch.Tensor) -> torch.Tensor:
-    """The corpus' lip opening measure (0 = sealed) on normalised motion -> (B, T)."""
-    m = net.denormalize(motion_BTC)
-    ix = get_layout(net.config.layout).index
-    jaw = (m[..., ix("JawOpen")] - m[..., ix("MouthClose")]).clamp(min=0)
-    opening = (m[..., ix("MouthFunnel")] + 0.5 * (m[..., ix("MouthLowerDownLeft")] + m[..., ix("MouthLowerDownRight")])
-               + 0.5 * (m[..., ix("MouthUpperUpLeft")] + m[..., ix("MouthUpperUpRight")]))
-    return jaw + 0.5 * opening
 
 
 def channel_weights(net: ARTalk, weights: AutoencoderLossWeights) -> torch.Tensor:
@@ -52,7 +43,7 @@ def autoencoder_loss(net: ARTalk, motion_B3WC: torch.Tensor,
     parts = {"l1": l1.detach(), "velocity": velocity.detach(),
              "commit": terms["commit"].detach(), "entropy": terms["entropy"].detach()}
     if weights.lip_gap > 0:
-        gap = (lip_gap_torch(net, recon_BWC) - lip_gap_torch(net, target_BWC)).abs().mean() / 0.15
+        gap = (lip_gap(net.denormalize(recon_BWC)) - lip_gap(net.denormalize(target_BWC))).abs().mean() / 0.15
         loss = loss + weights.lip_gap * gap
         parts["lip_gap"] = gap.detach()
     return loss, parts
