@@ -276,10 +276,6 @@ class MotionStream:
         self._handed_out = False                  # a job for the next window is out
         self._end: tuple[int, int] | None = None  # after end_audio(): (frames, windows) of the utterance
 
-    @property
-    def utterance_samples(self) -> int:
-        return self._samples
-
     def push_audio(self, samples_16k: np.ndarray) -> None:
         if self._end is not None and np.size(samples_16k):
             raise RuntimeError("audio pushed after end_audio(); close_utterance() first")

@@ -11,7 +11,7 @@ timeline so that the next utterance starts one frame period after the last idle 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 

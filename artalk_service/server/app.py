@@ -12,7 +12,7 @@ import numpy as np
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from artalk_service.api.artalk.v1 import animation_pb2, service_pb2, service_pb2_grpc
+from artalk_service.api.artalk.v1 import service_pb2, service_pb2_grpc
 from artalk_service.retarget import MapLibrary
 from artalk_service.runtime.scheduler import Scheduler, SchedulerConfig
 from artalk_service.server.limits import Limits
@@ -97,4 +97,4 @@ async def serve_forever(model, host: str, port: int, limits: Limits = Limits(),
     await running.stop()
 
 
-__all__ = ["start_server", "serve_forever", "RunningServer", "animation_pb2"]
+__all__ = ["start_server", "serve_forever", "RunningServer"]

@@ -1,6 +1,6 @@
 import torch
 
-from artalk_service.model import ModelConfig, MotionModel
+from artalk_service.model import MotionModel
 from artalk_service.model.transformer import scale_mask
 
 

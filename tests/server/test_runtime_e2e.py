@@ -3,7 +3,6 @@ client next to a live one, idle frames."""
 from __future__ import annotations
 
 import math
-import threading
 import time
 
 import grpc

@@ -2,7 +2,6 @@ import dataclasses
 from types import SimpleNamespace
 
 import numpy as np
-import pytest
 import torch
 
 from artalk_service.model import MotionModel, StreamOptions
