@@ -3,6 +3,7 @@
     artalk-bench --out bench.json                 # full run (several minutes: 60 s concurrency confirmation)
     artalk-bench --quick --out bench.json         # a few seconds: every figure, tiny loads
     artalk-bench --device cuda --out gpu.json     # the same on a GPU (+ batch sizes, GPU memory)
+    artalk-bench --backend onnxruntime --out o.json  # the network on ONNX Runtime (exported first if needed)
 
 Writes every figure as JSON and prints a table. See README "Performance" for the figures
 measured on the reference machines and how to read them.
@@ -37,7 +38,11 @@ def _machine(model) -> dict:
         info["loadavg_at_start"] = os.getloadavg()
     except OSError:
         pass
-    if model.device.type == "cuda":
+    if model.backend.name == "onnxruntime":
+        import onnxruntime
+
+        info["onnxruntime"] = onnxruntime.__version__
+    elif model.device.type == "cuda":
         info["gpu"] = torch.cuda.get_device_name(model.device)
     return info
 
@@ -46,15 +51,19 @@ def _model(args):
     import torch
 
     from artalk_service.model import ModelConfig, MotionModel
+    from artalk_service.model.backend import resolve_backend
+    from artalk_service.model.onnx_backend import onnxruntime_model
     from artalk_service.server.cli import load_model
 
     device = args.device
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     if args.tiny:
-        return MotionModel.untrained(ModelConfig.tiny(), device=device)
+        if resolve_backend(args.backend, torch.device(device)) == "torch":
+            return MotionModel.untrained(ModelConfig.tiny(), device=device)
+        return onnxruntime_model(MotionModel.untrained(ModelConfig.tiny()), device, args.onnx_dir)
     logging.getLogger("artalk.server").setLevel(logging.ERROR)
-    return load_model(args.model, device, args.untrained)
+    return load_model(args.model, device, args.untrained, args.backend, args.onnx_dir)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -67,6 +76,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model", default=None, help="checkpoint; default: the bundled model (else the untrained one)")
     p.add_argument("--untrained", action="store_true", help="the architecture with random weights (same speed)")
     p.add_argument("--tiny", action="store_true", help="the tiny test configuration (for tests of this command)")
+    p.add_argument("--backend", choices=("auto", "torch", "onnxruntime"), default="auto",
+                   help="what computes the network, as `serve --backend` (default auto: the faster one for the device)")
+    p.add_argument("--onnx-dir", type=Path, default=None, help="onnxruntime: the export folder, as `serve --onnx-dir`")
     p.add_argument("--offline-seconds", type=float, default=30.0, help="audio for the offline real-time factor")
     p.add_argument("--latency-streams", type=int, default=1, help="real-time streams for the latency figures")
     p.add_argument("--latency-seconds", type=float, default=20.0)
@@ -105,14 +117,18 @@ def main(argv: list[str] | None = None) -> int:
 
     model = _model(args)
     if args.whisper_bf16:
+        if model.backend.name != "torch":
+            p.error("--whisper-bf16 is a speed mode of the torch backend")
         model.whisper_dtype = torch.bfloat16
     report: dict = {"command": "artalk-bench " + " ".join(argv if argv is not None else sys.argv[1:]),
                     "started_utc": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()), "machine": _machine(model),
-                    "model": {"id": model.model_id, "trained": model.trained, "window_s": model.window_frames / model.layout.fps,
+                    "model": {"id": model.model_id, "trained": model.trained, "backend": model.backend.name,
+                              "window_s": model.window_frames / model.layout.fps,
                               "lookahead_s": model.lookahead_frames / model.layout.fps, "latency_s": model.latency_s}}
     window_s = model.window_frames / model.layout.fps
     playout = args.playout_delay if args.playout_delay is not None else model.latency_s + args.chunk + window_s
-    print(f"artalk-bench: model {model.model_id} on {model.device}, {torch.get_num_threads()} threads", flush=True)
+    print(f"artalk-bench: model {model.model_id} on {model.device} ({model.backend.name}), "
+          f"{torch.get_num_threads()} threads", flush=True)
 
     audio = speech_16k(max(args.offline_seconds, 8.0))
     clip = audio[: int(args.offline_seconds * 16000)]
@@ -152,7 +168,8 @@ def table(r: dict) -> str:
     lat, off = r["latency"], r["offline"]
     rows = [
         ("machine", f"{r['machine'].get('cpu_model', '?')}, {r['machine']['cpu_count']} cores, "
-                    f"{r['machine']['torch_threads']} torch threads, device {r['machine']['device']}"
+                    f"{r['machine']['torch_threads']} threads, device {r['machine']['device']}, "
+                    f"backend {r['model']['backend']}"
                     + (f" ({r['machine']['gpu']})" if "gpu" in r["machine"] else "")),
         ("model", f"{r['model']['id']} (window {r['model']['window_s']:.2f} s + lookahead {r['model']['lookahead_s']:.2f} s)"),
         ("offline real-time factor", f"{off['rtf_best']:.1f}x best, {off['rtf_median']:.1f}x median "
@@ -190,10 +207,11 @@ def table(r: dict) -> str:
                 rows.append(("  GPU memory", f"{c['gpu_max_memory_mb']:.0f} MB peak"))
     prof = r.get("profile", [])
     for p in prof:
+        parts = (f"whisper {p['whisper_ms']:.1f}, adapter+AdaLN {p['adapter_and_modulations_ms']:.1f}, "
+                 f"scales {p['transformer_steps_ms']:.1f}, decode {p['decode_ms']:.1f}") if "whisper_ms" in p else \
+            f"speech encoder+AdaLN {p['conditions_ms']:.1f}, scales+decode {p['generate_ms']:.1f}"
         rows.append((f"profile B={p['batch']}", f"{p['total_ms']:.1f} ms/step = {p['per_window_ms']:.1f} ms/window: "
-                                                f"whisper {p['whisper_ms']:.1f}, adapter+AdaLN "
-                                                f"{p['adapter_and_modulations_ms']:.1f}, scales "
-                                                f"{p['transformer_steps_ms']:.1f}, decode {p['decode_ms']:.1f}"))
+                                                + parts))
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k.ljust(width)}  {v}" for k, v in rows)
 

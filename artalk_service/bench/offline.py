@@ -47,8 +47,19 @@ def speech_16k(seconds: float, seed: int = 0) -> np.ndarray:
 
 
 def _sync(model: MotionModel) -> None:
-    if model.device.type == "cuda":
+    if model.backend.name == "torch" and model.device.type == "cuda":  # onnxruntime returns host arrays: synced
         torch.cuda.synchronize(model.device)
+
+
+def _timed(model: MotionModel, fn, repeats: int):
+    """-> (milliseconds per call after one warm-up call, the last result)."""
+    fn()
+    _sync(model)
+    t0 = time.perf_counter()
+    for _ in range(repeats):
+        result = fn()
+    _sync(model)
+    return 1000 * (time.perf_counter() - t0) / repeats, result
 
 
 def offline_rtf(model: MotionModel, audio: np.ndarray, repeats: int = 3, pipeline: bool = True) -> dict:
@@ -86,7 +97,9 @@ def deviation(model: MotionModel, audio: np.ndarray) -> dict:
 def profile_window(model: MotionModel, batch_sizes=(1, 8, 32), repeats: int = 5) -> list[dict]:
     """Milliseconds per model step for B windows at once, split into its parts: speech
     encoder (log-mel + Whisper), conditions (adapter + AdaLN modulations), the transformer's
-    scale steps with sampling, and the autoencoder's decode."""
+    scale steps with sampling, and the autoencoder's decode. Other backends: profile_backend."""
+    if model.backend.name != "torch":
+        return profile_backend(model, batch_sizes, repeats)
     net, cfg = model.net, model.config
     S = cfg.window.context_frames * model.frame_samples
     N, D = cfg.window.num_tokens, cfg.autoencoder.latent_dim
@@ -99,24 +112,33 @@ def profile_window(model: MotionModel, batch_sizes=(1, 8, 32), repeats: int = 5)
         temp = torch.zeros(B, device=model.device)
         top_p = torch.ones(B, device=model.device)
         gens = [torch.Generator() for _ in range(B)]
-
-        def timed(fn):
-            fn()
-            _sync(model)
-            t0 = time.perf_counter()
-            for _ in range(repeats):
-                result = fn()
-            _sync(model)
-            return 1000 * (time.perf_counter() - t0) / repeats, result
-
-        whisper_ms, feats = timed(lambda: net.speech.whisper_features(audio, rows))
-        cond_ms, ada = timed(lambda: net.conditions(audio))
-        step_ms, _ = timed(lambda: net.generate_from(ada, style, prev, temp, top_p, gens))
+        whisper_ms, feats = _timed(model, lambda: net.speech.whisper_features(audio, rows), repeats)
+        cond_ms, ada = _timed(model, lambda: net.conditions(audio), repeats)
+        step_ms, _ = _timed(model, lambda: net.generate_from(ada, style, prev, temp, top_p, gens), repeats)
         latent = net.autoencoder.quantizer.bits_to_latent(prev)
-        decode_ms, _ = timed(lambda: net.autoencoder.decode(latent, latent))
-        total_ms, _ = timed(lambda: net.generate(audio, style, prev, temp, top_p, gens))
+        decode_ms, _ = _timed(model, lambda: net.autoencoder.decode(latent, latent), repeats)
+        total_ms, _ = _timed(model, lambda: net.generate(audio, style, prev, temp, top_p, gens), repeats)
         out.append({"batch": B, "total_ms": total_ms, "whisper_ms": whisper_ms,
                     "adapter_and_modulations_ms": max(0.0, cond_ms - whisper_ms),
                     "transformer_steps_ms": max(0.0, step_ms - decode_ms), "decode_ms": decode_ms,
                     "per_window_ms": total_ms / B})
+    return out
+
+
+def profile_backend(model: MotionModel, batch_sizes=(1, 8, 32), repeats: int = 5) -> list[dict]:
+    """Milliseconds per model step for B windows at once through the backend interface (any
+    backend): the speech encoder with the AdaLN modulations, then the scale steps with
+    sampling and the decode."""
+    cfg, device = model.config, model.backend.tensor_device
+    S, N, D = cfg.window.context_frames * model.frame_samples, cfg.window.num_tokens, cfg.autoencoder.latent_dim
+    rng, out = np.random.default_rng(0), []
+    for B in batch_sizes:
+        audio = (0.1 * rng.standard_normal((B, S))).astype(np.float32)
+        style = model.open_stream(StreamOptions()).style_C.expand(B, -1).contiguous()
+        prev = torch.zeros(B, N, D, dtype=torch.bool, device=device)
+        temp, top_p = torch.zeros(B, device=device), torch.ones(B, device=device)
+        cond_ms, ada = _timed(model, lambda: model.backend.conditions(audio), repeats)
+        gen_ms, _ = _timed(model, lambda: model.backend.generate(ada, style, prev, temp, top_p, [None] * B), repeats)
+        out.append({"batch": B, "total_ms": cond_ms + gen_ms, "conditions_ms": cond_ms, "generate_ms": gen_ms,
+                    "per_window_ms": (cond_ms + gen_ms) / B})
     return out

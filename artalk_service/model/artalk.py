@@ -87,12 +87,18 @@ class ARTalk(nn.Module):
         but computes the last Whisper layer and the adapter only where tokens read them.
         whisper_dtype: run the frozen Whisper under autocast to this type (an optional speed
         mode, torch.bfloat16: not the trained math; see README "Performance")."""
-        w = self.config.window
-        rows, halves, cur = self.condition_rows()
         with torch.autocast(audio_BS.device.type, dtype=whisper_dtype or torch.bfloat16,
                             enabled=whisper_dtype is not None):
-            whisper_BtC = self.speech.whisper_features(audio_BS, rows)
-        feats_BtC = self.speech.adapt(whisper_BtC.float())
+            whisper_BtC = self.speech.whisper_features(audio_BS, self.condition_rows()[0])
+        return self.conditions_from_whisper(whisper_BtC.float())
+
+    def conditions_from_whisper(self, whisper_BtC: torch.Tensor) -> list[torch.Tensor]:
+        """The second half of conditions(): Whisper features at the rows condition_rows() names
+        -> adapter -> one vector per token -> AdaLN modulations. (The ONNX export computes the
+        features with its own log-mel front end and continues here.)"""
+        w = self.config.window
+        _, halves, cur = self.condition_rows()
+        feats_BtC = self.speech.adapt(whisper_BtC)
         parts = (feats_BtC[:, halves.start: cur], feats_BtC[:, cur: halves.stop])
         cond_B2NC = torch.cat([resize(h, s) for h in parts for s in w.scales], dim=1)
         return self.transformer.modulations(cond_B2NC)
@@ -111,11 +117,8 @@ class ARTalk(nn.Module):
         ahead, batched over many windows). The previous window's tokens run once, at step 0,
         and their keys/values are cached for the later scale steps."""
         scales, N = self.config.window.scales, self.config.window.num_tokens
-        D, quantizer, tf = self.config.autoencoder.latent_dim, self.autoencoder.quantizer, self.transformer
+        quantizer, tf = self.autoencoder.quantizer, self.transformer
         caches = [{} for _ in tf.blocks]
-        # random draws only for sampling rows; each window has its own generator, so skipping
-        # greedy rows changes nothing for the others
-        sampled = [i for i, t in enumerate(temperature_B.tolist()) if t > 0]
         # step 0 runs the previous window's tokens and the style token together
         x_BlC = torch.cat([self.transformer_inputs(style_BC, prev_bits_BND), style_BC[:, None]], dim=1)
         mask, start, f_hat_BWD, bits = tf.mask_LL[: N + 1, : N + 1], 0, 0.0, []
@@ -123,14 +126,26 @@ class ARTalk(nn.Module):
             stop = start + x_BlC.shape[1]
             h_BlC = tf.step(x_BlC, ada, start, mask, caches)
             logits_BsD2 = tf.logits(h_BlC[:, -s:], ada[-1][:, stop - s: stop])
-            uniform_BsD = torch.zeros(logits_BsD2.shape[:-1])
-            for i in sampled:
-                uniform_BsD[i] = torch.rand(s, D, generator=generators[i])
-            bits.append(sample_bits(logits_BsD2, temperature_B, top_p_B, uniform_BsD.to(logits_BsD2.device)))
+            bits.append(draw_bits(logits_BsD2, temperature_B, top_p_B, generators))
             if k + 1 < len(scales):  # later scales see everything cached so far: no mask
                 f_hat_BWD = f_hat_BWD + quantizer.lift(quantizer.codes_to_vectors(bits[-1]), k)
                 x_BlC, mask, start = tf.word_embed(resize(f_hat_BWD, scales[k + 1])), None, stop
         bits_BND = torch.cat(bits, dim=1)
-        motion_BWC = self.autoencoder.decode(quantizer.bits_to_latent(prev_bits_BND),
-                                             quantizer.bits_to_latent(bits_BND))
-        return bits_BND, motion_BWC
+        return bits_BND, self.decode_bits(prev_bits_BND, bits_BND)
+
+    def decode_bits(self, prev_bits_BND: torch.Tensor, bits_BND: torch.Tensor) -> torch.Tensor:
+        """Codes of two consecutive windows -> the current window's normalised motion (B, W, C)."""
+        quantizer = self.autoencoder.quantizer
+        return self.autoencoder.decode(quantizer.bits_to_latent(prev_bits_BND), quantizer.bits_to_latent(bits_BND))
+
+
+def draw_bits(logits_BsD2: torch.Tensor, temperature_B: torch.Tensor, top_p_B: torch.Tensor,
+              generators: list[torch.Generator | None]) -> torch.Tensor:
+    """One scale's bits (B, s, D) from its logits, for every backend. Random draws only for
+    sampling rows; each window has its own generator, so skipping greedy rows changes
+    nothing for the others."""
+    uniform_BsD = torch.zeros(logits_BsD2.shape[:-1])
+    for i, t in enumerate(temperature_B.tolist()):
+        if t > 0:
+            uniform_BsD[i] = torch.rand(uniform_BsD.shape[1:], generator=generators[i])
+    return sample_bits(logits_BsD2, temperature_B, top_p_B, uniform_BsD.to(logits_BsD2.device))

@@ -24,6 +24,7 @@ import torch
 
 from ..layout import MotionLayout, get_layout
 from .artalk import ARTalk
+from .backend import NetworkBackend, TorchBackend
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import SAMPLE_RATE, ModelConfig
 from .sampling import window_generator
@@ -50,16 +51,18 @@ class WindowJob:
 
 
 class MotionModel:
-    """The network on a device, its normalisation, style presets and identity."""
+    """The network on a device (run by a backend: PyTorch by default, or ONNX Runtime),
+    its style presets and identity."""
 
     sample_rate: int = SAMPLE_RATE
 
     def __init__(self, net: ARTalk, model_id: str, style_presets: dict[str, np.ndarray] | None = None,
                  device: str | torch.device = "cpu", trained: bool = True, encode_ahead: int = 16,
-                 whisper_dtype: torch.dtype | None = None):
-        self.device = torch.device(device)
+                 whisper_dtype: torch.dtype | None = None, backend: NetworkBackend | None = None):
+        self.backend = backend or TorchBackend(net, device)
+        self.device = self.backend.device
         self.trained = trained  # False for the random-init stand-in used before weights exist
-        self.net = net.to(self.device).eval()
+        self.net = net.eval()  # the weights: saved by save(), exported by artalk_service.export
         self.config: ModelConfig = net.config
         self.layout: MotionLayout = get_layout(self.config.layout)
         self.model_id = model_id
@@ -68,8 +71,9 @@ class MotionModel:
         self.lookahead_frames = self.config.window.lookahead_frames
         self.frame_samples = self.sample_rate // self.layout.fps
         rotations = set(self.layout.rotation_channels)
-        self._blendshape_C = torch.tensor([c not in rotations for c in self.layout.channels], device=self.device)
-        self._initial_bits_ND = net.initial_bits()[0]
+        self._tensors = self.backend.tensor_device
+        self._blendshape_C = torch.tensor([c not in rotations for c in self.layout.channels], device=self._tensors)
+        self._initial_bits_ND = self.backend.initial_bits()
         # A stream whose next windows' audio is all there (offline, or a client ahead of real
         # time) runs the speech encoder over up to `encode_ahead` of them in one batched pass.
         # Batched and single passes differ by float rounding only; 1 makes a stream's output
@@ -103,6 +107,11 @@ class MotionModel:
     def save(self, path: str | Path) -> None:
         save_checkpoint(path, self.net, self.model_id, self.style_presets)
 
+    def with_backend(self, backend: NetworkBackend) -> MotionModel:
+        """The same model (weights, identity, presets, options) computed by another backend."""
+        return MotionModel(self.net, self.model_id, self.style_presets, trained=self.trained,
+                           encode_ahead=self.encode_ahead, whisper_dtype=self.whisper_dtype, backend=backend)
+
     # --- streaming ---------------------------------------------------------------------
 
     def open_stream(self, options: StreamOptions) -> MotionStream:
@@ -110,10 +119,7 @@ class MotionModel:
             raise ValueError(f"temperature must be >= 0, got {options.temperature}")
         if not 0 < options.top_p <= 1:
             raise ValueError(f"top_p must be in (0, 1], got {options.top_p}")
-        clip = self._style_clip(options.style)
-        clip_TC = None if clip is None else self.net.normalize(torch.from_numpy(clip).to(self.device))
-        with torch.inference_mode():
-            style_C = self.net.style.inference_style(clip_TC)
+        style_C = self.backend.style(self._style_clip(options.style))
         return MotionStream(self, options, style_C, self._initial_bits_ND)
 
     def _style_clip(self, style) -> np.ndarray | None:
@@ -149,12 +155,11 @@ class MotionModel:
         ada = [torch.stack(parts) for parts in zip(*per_job)]
         style_BC = torch.stack([job.stream.style_C for job in jobs])
         prev_BND = torch.stack([job.prev_bits for job in jobs])
-        temperature_B = torch.tensor([o.temperature for o in opts], dtype=torch.float32, device=self.device)
-        top_p_B = torch.tensor([o.top_p for o in opts], dtype=torch.float32, device=self.device)
+        temperature_B = torch.tensor([o.temperature for o in opts], dtype=torch.float32, device=self._tensors)
+        top_p_B = torch.tensor([o.top_p for o in opts], dtype=torch.float32, device=self._tensors)
         generators = [window_generator(o.seed, job.utterance, job.window) if o.temperature > 0 else None
                       for o, job in zip(opts, jobs)]  # greedy windows draw nothing
-        bits_BND, motion_BWC = self.net.generate_from(ada, style_BC, prev_BND, temperature_B, top_p_B, generators)
-        motion_BWC = self.net.denormalize(motion_BWC)
+        bits_BND, motion_BWC = self.backend.generate(ada, style_BC, prev_BND, temperature_B, top_p_B, generators)
         motion_BWC = torch.where(self._blendshape_C, motion_BWC.clamp(0, 1), motion_BWC)
         frames_BWC = motion_BWC.float().cpu().numpy()
         for job, bits_ND, frames_WC in zip(jobs, bits_BND, frames_BWC):
@@ -163,7 +168,7 @@ class MotionModel:
     @torch.inference_mode()
     def conditions(self, audios: list[np.ndarray]) -> list[torch.Tensor]:
         """Speech encoder + AdaLN modulations of many windows' audio contexts, one batched pass."""
-        return self.net.conditions(torch.from_numpy(np.stack(audios)).to(self.device), self.whisper_dtype)
+        return self.backend.conditions(np.stack(audios), self.whisper_dtype)
 
     def animate(self, audio_16k: np.ndarray, options: StreamOptions = StreamOptions(),
                 pipeline: bool = False) -> np.ndarray:
@@ -325,6 +330,11 @@ class MotionStream:
                 ada = self.model.conditions([self._window_audio(v) for v in ahead])
                 self._ada.update({v: [a[i] for a in ada] for i, v in enumerate(ahead)})
         return WindowJob(self, self._utterance, w, self._window_audio(w), self._bits_ND, self._ada.pop(w, None))
+
+    @property
+    def motion_codes(self) -> torch.Tensor:
+        """Codes (N, D) of the window computed last: the next window's motion context."""
+        return self._bits_ND
 
     @property
     def has_ready_job(self) -> bool:

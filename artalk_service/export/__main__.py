@@ -1,0 +1,5 @@
+import sys
+
+from artalk_service.export.cli import main
+
+sys.exit(main())
