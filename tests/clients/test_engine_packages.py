@@ -77,6 +77,24 @@ def test_no_native_binaries_are_committed_or_committable():
     assert not [t for t in tracked if t.endswith((".so", ".dll", ".dylib", ".lib", ".a", ".o"))]
 
 
+def test_engine_wrappers_expose_and_pass_every_security_setting():
+    """The Unity streamer and the Unreal component (neither can run here) take the TLS files, the server
+    name and the token, and hand them to the C functions that the live C# and C++ tests exercise."""
+    streamer = (UNITY_PACKAGE / "Runtime" / "ArtalkAudioStreamer.cs").read_text()
+    for field, option in [("useTls", "UseTls"), ("tlsCaFile", "TlsCaFile"), ("tlsCertFile", "TlsCertFile"),
+                          ("tlsKeyFile", "TlsKeyFile"), ("tlsServerName", "TlsServerName"), ("token", "Token")]:
+        assert re.search(rf"public (bool|string) {field}\b", streamer), field
+        assert re.search(rf"\b{option} = (UnderStreamingAssets\()?{field}\b", streamer), option
+    header = (UNREAL_PLUGIN / "Source" / "ArtalkFace" / "Public" / "ArtalkFaceComponent.h").read_text()
+    for prop in ["bUseTls", "TlsCaFile", "TlsCertFile", "TlsKeyFile", "TlsServerName", "Token"]:
+        assert re.search(rf'UPROPERTY\([^\n]*Category = "Artalk\|Security"[^\n]*\)\s+(bool|FString) {prop}\b', header), prop
+    component = (UNREAL_PLUGIN / "Source" / "ArtalkFace" / "Private" / "ArtalkFaceComponent.cpp").read_text()
+    assert re.search(r"artalk_config_set_tls\(Config, TCHAR_TO_UTF8\(\*Ca\), TCHAR_TO_UTF8\(\*Cert\), TCHAR_TO_UTF8\(\*Key\)\)",
+                     component)
+    assert "artalk_config_set_tls_server_name(Config, TCHAR_TO_UTF8(*TlsServerName))" in component
+    assert "artalk_config_set_token(Config, TCHAR_TO_UTF8(*Token))" in component
+
+
 # ---------------------------------------------------------------- Unreal
 
 

@@ -5,8 +5,9 @@
  * gRPC types: C#, Unreal, Godot, Rust or anything with a C FFI can call it.
  *
  * Model:
- *   artalk_config   options of one session (server address, audio format,
- *                   retarget, style, client-side buffering and reconnects).
+ *   artalk_config   options of one session (server address, TLS and token,
+ *                   audio format, retarget, style, client-side buffering and
+ *                   reconnects).
  *   artalk_session  one live animation session: it connects in the
  *                   background, sends the SessionConfig, streams the audio
  *                   you push, and fills a jitter buffer with the frames it
@@ -183,7 +184,12 @@ ARTALK_API int ARTALK_CALL artalk_config_set_chunk_seconds(artalk_config* config
 ARTALK_API int ARTALK_CALL artalk_config_set_jitter_buffer(artalk_config* config, double keep_seconds,
                                                            double release_seconds);
 /* Reconnects: attempts per failure (0 = never), first backoff (doubles up to 4 s), the
- * connect timeout of each attempt, and the most unanimated audio kept for re-sending. */
+ * connect timeout of each attempt, and the most unanimated audio kept for re-sending.
+ * Retried: UNAVAILABLE (connection failed or lost), RESOURCE_EXHAUSTED (session limit or
+ * token rate; the wait is at least the server's grpc-retry-pushback-ms), CANCELLED, ABORTED.
+ * Anything else fails the session at once with the server's message: UNAUTHENTICATED,
+ * PERMISSION_DENIED (token), INVALID_ARGUMENT (settings), DEADLINE_EXCEEDED (the server's
+ * idle timeout: keep a session busy with audio, silence counts, or open a new one). */
 ARTALK_API int ARTALK_CALL artalk_config_set_reconnect(artalk_config* config, int max_attempts,
                                                        double initial_backoff_seconds,
                                                        double connect_timeout_seconds,
@@ -191,6 +197,25 @@ ARTALK_API int ARTALK_CALL artalk_config_set_reconnect(artalk_config* config, in
 /* Also keep every received frame, in order, for artalk_session_read_frames (off by
  * default: an engine only samples). */
 ARTALK_API int ARTALK_CALL artalk_config_set_record_frames(artalk_config* config, int enabled);
+
+/* ----------------------------------------------------------------- security */
+
+/* Connect with TLS (without this call the connection is plaintext). ca_file: PEM file of the
+ * CA that signed the server's certificate; NULL or "" = the system's roots. cert_file and
+ * key_file: PEM client certificate chain and its private key, for a server that requires
+ * mutual TLS; both or neither. The paths are copied; artalk_session_open reads the files and
+ * fails, naming the file and the reason, when one cannot be used. A TLS or plaintext mismatch
+ * with the server shows as UNAVAILABLE ("could not connect ...") with a hint. */
+ARTALK_API int ARTALK_CALL artalk_config_set_tls(artalk_config* config, const char* ca_file, const char* cert_file,
+                                                 const char* key_file);
+/* The host name the server's certificate must carry when it is not the target's host (a
+ * target given as an IP address, a test certificate); NULL or "" = the target's host. TLS only. */
+ARTALK_API int ARTALK_CALL artalk_config_set_tls_server_name(artalk_config* config, const char* name);
+/* A bearer token, sent as "authorization: Bearer <token>" with every call; NULL or "" = none.
+ * Visible ASCII (0x21-0x7e), at most 4096 bytes. It never appears in an error message. A
+ * missing or malformed token fails the session with UNAUTHENTICATED, one the server does not
+ * accept with PERMISSION_DENIED, without reconnect attempts. */
+ARTALK_API int ARTALK_CALL artalk_config_set_token(artalk_config* config, const char* token);
 
 /* ------------------------------------------------------------------ session */
 

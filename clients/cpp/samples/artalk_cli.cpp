@@ -5,7 +5,10 @@
 //   artalk_cli animate IN.wav --out OUT.json [--server HOST:PORT] [--style NAME]
 //              [--retarget NAME] [--fps N] [--seed N] [--temperature T]
 //              [--chunk-ms MS] [--realtime [--playback-delay-ms MS]]
+//              [--tls-ca PEM] [--tls-cert PEM --tls-key PEM] [--token TOKEN]
 //
+// The connection options are the Python client's: --tls-ca or --tls-cert turns TLS on
+// (--tls-cert/--tls-key answer a mutual-TLS server), --token defaults to $ARTALK_TOKEN.
 // --realtime paces the audio like a live source and samples the jitter buffer
 // on a 60 Hz render clock that plays the voice --playback-delay-ms behind the
 // source, then prints latency and how many frames came too late for it.
@@ -26,6 +29,7 @@ namespace {
 
 struct Args {
   std::string command, wav, out, server = "127.0.0.1:50051", style, retarget;
+  std::string tls_ca, tls_cert, tls_key, token;
   int fps = 0;
   unsigned long long seed = 0;
   double temperature = 0.0, chunk_ms = 100.0, playback_delay_ms = 250.0;
@@ -36,7 +40,8 @@ int usage() {
   std::fprintf(stderr,
                "usage: artalk_cli animate IN.wav --out OUT.json|OUT.csv [--server HOST:PORT] [--style NAME]\n"
                "                  [--retarget NAME] [--fps N] [--seed N] [--temperature T] [--chunk-ms MS]\n"
-               "                  [--realtime [--playback-delay-ms MS]]\n");
+               "                  [--realtime [--playback-delay-ms MS]]\n"
+               "                  [--tls-ca PEM] [--tls-cert PEM --tls-key PEM] [--token TOKEN (default $ARTALK_TOKEN)]\n");
   return 64;
 }
 
@@ -54,6 +59,14 @@ bool parse(int argc, char** argv, Args* a) {
       if (!value(&a->out)) return false;
     } else if (arg == "--server") {
       if (!value(&a->server)) return false;
+    } else if (arg == "--tls-ca") {
+      if (!value(&a->tls_ca)) return false;
+    } else if (arg == "--tls-cert") {
+      if (!value(&a->tls_cert)) return false;
+    } else if (arg == "--tls-key") {
+      if (!value(&a->tls_key)) return false;
+    } else if (arg == "--token") {
+      if (!value(&a->token)) return false;
     } else if (arg == "--style") {
       if (!value(&a->style)) return false;
     } else if (arg == "--retarget") {
@@ -83,6 +96,10 @@ bool parse(int argc, char** argv, Args* a) {
     }
   }
   if (positional.size() != 2 || positional[0] != "animate" || a->out.empty()) return false;
+  if (a->tls_cert.empty() != a->tls_key.empty()) {
+    std::fprintf(stderr, "--tls-cert and --tls-key go together (a client certificate and its private key)\n");
+    return false;
+  }
   a->command = positional[0];
   a->wav = positional[1];
   return true;
@@ -137,6 +154,7 @@ bool write_output(const std::string& path, int fps, const std::vector<std::strin
 
 int main(int argc, char** argv) {
   Args a;
+  if (const char* token = std::getenv("ARTALK_TOKEN")) a.token = token;
   if (!parse(argc, argv, &a)) return usage();
   artalk_sample::Wav wav;
   if (const std::string err = artalk_sample::read_wav(a.wav, &wav); !err.empty()) {
@@ -151,7 +169,10 @@ int main(int argc, char** argv) {
             artalk_config_set_style_preset(config, a.style.c_str()) == ARTALK_OK &&
             artalk_config_set_sampling(config, a.seed, static_cast<float>(a.temperature), 0.0f) == ARTALK_OK &&
             artalk_config_set_chunk_seconds(config, a.chunk_ms / 1000.0) == ARTALK_OK &&
-            artalk_config_set_record_frames(config, 1) == ARTALK_OK;
+            artalk_config_set_record_frames(config, 1) == ARTALK_OK &&
+            artalk_config_set_token(config, a.token.c_str()) == ARTALK_OK;
+  if (ok && (!a.tls_ca.empty() || !a.tls_cert.empty()))
+    ok = artalk_config_set_tls(config, a.tls_ca.c_str(), a.tls_cert.c_str(), a.tls_key.c_str()) == ARTALK_OK;
   char error[512];
   artalk_session* session = ok ? artalk_session_open(config, error, sizeof error) : nullptr;
   artalk_config_destroy(config);

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "artalk_client.h"
+#include "credentials.h"
 #include "session.h"
 
 struct artalk_config {
@@ -179,6 +180,37 @@ ARTALK_API int ARTALK_CALL artalk_config_set_record_frames(artalk_config* config
   ARTALK_CONFIG_GUARD;
   config->options.record_frames = enabled != 0;
   return ARTALK_OK;
+}
+
+ARTALK_API int ARTALK_CALL artalk_config_set_tls(artalk_config* config, const char* ca_file, const char* cert_file,
+                                                 const char* key_file) {
+  ARTALK_CONFIG_GUARD;
+  if (str(cert_file).empty() != str(key_file).empty()) return ARTALK_ERR_INVALID_ARGUMENT;
+  return guarded([&] {
+    config->options.tls = true;
+    config->options.tls_ca_file = str(ca_file);
+    config->options.tls_cert_file = str(cert_file);
+    config->options.tls_key_file = str(key_file);
+    return ARTALK_OK;
+  });
+}
+
+ARTALK_API int ARTALK_CALL artalk_config_set_tls_server_name(artalk_config* config, const char* name) {
+  ARTALK_CONFIG_GUARD;
+  return guarded([&] {
+    if (!artalk::valid_server_name(str(name))) return ARTALK_ERR_INVALID_ARGUMENT;
+    config->options.tls_server_name = str(name);
+    return ARTALK_OK;
+  });
+}
+
+ARTALK_API int ARTALK_CALL artalk_config_set_token(artalk_config* config, const char* token) {
+  ARTALK_CONFIG_GUARD;
+  return guarded([&] {
+    if (!artalk::valid_token(str(token))) return ARTALK_ERR_INVALID_ARGUMENT;
+    config->options.token = str(token);
+    return ARTALK_OK;
+  });
 }
 
 // ---------------------------------------------------------------- session

@@ -14,16 +14,19 @@
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <map>
 #include <mutex>
+#include <sstream>
 #include <thread>
 
 #include <grpcpp/grpcpp.h>
 
 #include "artalk/v1/animation.pb.h"
 #include "artalk/v1/service.grpc.pb.h"
+#include "credentials.h"
 #include "jitter_buffer.h"
 
 namespace artalk {
@@ -37,17 +40,34 @@ double now_seconds() {
   return std::chrono::duration<double>(Clock::now().time_since_epoch()).count();
 }
 
+// Only what a later call can cure. Refused credentials (UNAUTHENTICATED, PERMISSION_DENIED),
+// bad settings (INVALID_ARGUMENT) and the server's idle timeout (DEADLINE_EXCEEDED: a new
+// call would idle out the same way) fail the session with the server's message.
 bool retryable(grpc::StatusCode code) {
   switch (code) {
     case grpc::StatusCode::UNAVAILABLE:         // server down, restarting, connection lost
-    case grpc::StatusCode::DEADLINE_EXCEEDED:   // the server's idle timeout
-    case grpc::StatusCode::RESOURCE_EXHAUSTED:  // session limit reached: retry later
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:  // session limit or token rate: retry later
     case grpc::StatusCode::CANCELLED:           // server shut down mid-call (ours never reaches here)
     case grpc::StatusCode::ABORTED:
       return true;
     default:
       return false;
   }
+}
+
+std::string format_seconds(double s) {
+  std::ostringstream os;
+  os << s;
+  return os.str();
+}
+
+// The server's grpc-retry-pushback-ms trailer (sent with RESOURCE_EXHAUSTED), in seconds; 0 when none.
+double retry_pushback_seconds(const grpc::ClientContext& context) {
+  const auto& trailers = context.GetServerTrailingMetadata();
+  const auto it = trailers.find("grpc-retry-pushback-ms");
+  if (it == trailers.end()) return 0.0;
+  const double ms = std::atof(std::string(it->second.data(), it->second.size()).c_str());
+  return ms > 0 ? ms / 1000.0 : 0.0;
 }
 
 const char* status_name(grpc::StatusCode code) {
@@ -74,6 +94,15 @@ struct Call {
   std::unique_ptr<grpc::ClientReaderWriter<pb::StreamRequest, pb::StreamResponse>> stream;
 };
 
+// How a call ended.
+struct CallEnd {
+  grpc::Status status;
+  double retry_after_seconds = 0.0;  // the server's pushback: wait at least this before the next call
+};
+
+// How waiting for the channel ended.
+enum class Connect { kReady, kFailing, kTimedOut, kClosing };
+
 }  // namespace
 
 std::string SessionOptions::validate() const {
@@ -90,7 +119,7 @@ std::string SessionOptions::validate() const {
     return "reconnect settings must be >= 0 (connect timeout > 0)";
   if (!std::isfinite(temperature) || !std::isfinite(top_p)) return "temperature and top_p must be finite";
   if (session_id.size() > 128 || character_id.size() > 128) return "ids are at most 128 bytes";
-  return "";
+  return validate_security(*this);
 }
 
 struct Session::Impl {
@@ -184,18 +213,22 @@ struct Session::Impl {
 
   // ------------------------------------------------------------ worker
 
-  // Wait for the channel to be READY, in short steps so that close() is prompt.
-  bool wait_connected() {
+  // Wait for the channel to be READY, in short steps so that close() is prompt. A server that
+  // is restarting gets the whole connect timeout; kFailing: connection attempts kept failing
+  // until then (refused, or a TLS handshake that failed).
+  Connect wait_connected() {
     using Wall = std::chrono::system_clock;  // gRPC deadlines take system_clock
     const Wall::time_point deadline =
         Wall::now() + std::chrono::duration_cast<Wall::duration>(std::chrono::duration<double>(opt.connect_timeout_seconds));
+    bool failing = false;
     for (;;) {
       const grpc_connectivity_state s = channel->GetState(true);
-      if (s == GRPC_CHANNEL_READY) return true;
-      if (Wall::now() >= deadline) return false;
+      if (s == GRPC_CHANNEL_READY) return Connect::kReady;
+      failing |= s == GRPC_CHANNEL_TRANSIENT_FAILURE;
+      if (Wall::now() >= deadline) return failing ? Connect::kFailing : Connect::kTimedOut;
       {
         std::lock_guard<std::mutex> lock(mu);
-        if (closing) return false;
+        if (closing) return Connect::kClosing;
       }
       const Wall::time_point step = Wall::now() + std::chrono::milliseconds(100);
       channel->WaitForStateChange(s, std::min(deadline, step));
@@ -204,7 +237,8 @@ struct Session::Impl {
 
   void run() {
     for (;;) {
-      grpc::Status status = run_call();
+      const CallEnd end = run_call();
+      grpc::Status status = end.status;
       std::unique_lock<std::mutex> lock(mu);
       live_call = nullptr;
       if (closing) return;
@@ -234,7 +268,8 @@ struct Session::Impl {
       e.attempt = attempt;
       push_event(e);
       cv.notify_all();
-      const double backoff = std::min(4.0, opt.backoff_seconds * std::pow(2.0, attempt - 1));
+      const double backoff =
+          std::max(end.retry_after_seconds, std::min(4.0, opt.backoff_seconds * std::pow(2.0, attempt - 1)));
       cv.wait_for(lock, std::chrono::duration<double>(backoff), [this] { return closing; });
       if (closing) return;
     }
@@ -274,21 +309,23 @@ struct Session::Impl {
     end_written = false;
   }
 
-  grpc::Status run_call() {
-    if (!wait_connected()) {
-      std::lock_guard<std::mutex> lock(mu);
-      if (closing) return grpc::Status::CANCELLED;
-      return grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                          "could not connect to " + opt.target + " within " +
-                              std::to_string(opt.connect_timeout_seconds) + " s");
+  CallEnd run_call() {
+    const Connect connect = wait_connected();
+    if (connect == Connect::kClosing) return {grpc::Status::CANCELLED};
+    if (connect == Connect::kTimedOut) {
+      return {grpc::Status(grpc::StatusCode::UNAVAILABLE, "could not connect to " + opt.target + " within " +
+                                                              format_seconds(opt.connect_timeout_seconds) + " s" +
+                                                              connection_hint(opt))};
     }
+    // kFailing: the call is made anyway; on a failing channel it fails at once with gRPC's reason.
     Call call;
     {
       std::lock_guard<std::mutex> lock(mu);
-      if (closing) return grpc::Status::CANCELLED;
+      if (closing) return {grpc::Status::CANCELLED};
       begin_call_locked();
       live_call = &call;
     }
+    authorize(opt, &call.context);
     call.stream = stub->Stream(&call.context);
     pb::StreamRequest first;
     *first.mutable_config() = session_config();
@@ -337,7 +374,12 @@ struct Session::Impl {
       if (closing) call.context.TryCancel();
     }
     reader.join();
-    return call.stream->Finish();
+    const grpc::Status status = call.stream->Finish();
+    if (connect == Connect::kFailing && status.error_code() == grpc::StatusCode::UNAVAILABLE) {
+      return {grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                           "could not connect to " + opt.target + ": " + status.error_message() + connection_hint(opt))};
+    }
+    return {status, retry_pushback_seconds(call.context)};
   }
 
   // ------------------------------------------------------------ reader
@@ -480,8 +522,9 @@ struct Session::Impl {
 Session::Session(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 std::unique_ptr<Session> Session::open(const SessionOptions& options, std::string* error) {
-  const std::string problem = options.validate();
-  if (!problem.empty()) {
+  std::string problem = options.validate();
+  const auto credentials = problem.empty() ? channel_credentials(options, &problem) : nullptr;
+  if (!credentials) {
     if (error) *error = problem;
     return nullptr;
   }
@@ -494,7 +537,8 @@ std::unique_ptr<Session> Session::open(const SessionOptions& options, std::strin
   args.SetInt("grpc.initial_reconnect_backoff_ms", 100);
   args.SetInt("grpc.min_reconnect_backoff_ms", 100);
   args.SetInt("grpc.max_reconnect_backoff_ms", 2000);
-  impl->channel = grpc::CreateCustomChannel(options.target, grpc::InsecureChannelCredentials(), args);
+  if (!options.tls_server_name.empty()) args.SetSslTargetNameOverride(options.tls_server_name);
+  impl->channel = grpc::CreateCustomChannel(options.target, credentials, args);
   impl->stub = pb::Animation::NewStub(impl->channel);
   Impl* raw = impl.get();
   std::unique_ptr<Session> session(new Session(std::move(impl)));

@@ -29,6 +29,14 @@ struct SessionOptions {
   int blinks = -1;
   std::string session_id;
   std::string character_id;
+  // Security: TLS from PEM files (the CA's; a client certificate and key for mutual TLS),
+  // the certificate name to expect when it is not the target's host, a bearer token.
+  bool tls = false;
+  std::string tls_ca_file;  // "" = the system's roots
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string tls_server_name;
+  std::string token;
   // Client side.
   double chunk_seconds = 0.1;
   double keep_seconds = 2.0;

@@ -2,10 +2,13 @@
 // the shipped shared library's C ABI against a running artalk.v1 server.
 //
 //   artalk_core_tests [--server HOST:PORT] [--proxy HOST:PORT] [--wav SPEECH.wav]
+//                     [--tls-ca PEM] [--tls-cert PEM --tls-key PEM] [--token TOKEN]
 //                     [--case NAME]... [--list]
 //
 // --proxy is a TCP proxy in front of the same server that breaks its first
-// connection mid-stream (tests/clients/proxy.py); the reconnect case needs it.
+// connection mid-stream (tests/clients/breaking_proxy.py); the reconnect case needs it.
+// --tls-* and --token are how live cases reach a secured server (TLS is on with
+// --tls-ca or --tls-cert); the security cases need them where they say so.
 // Prints one line per case and "N passed, N failed, N skipped" last; exits 1 on
 // any failure.
 #include <algorithm>
@@ -52,6 +55,7 @@ std::string describe(const T&... parts) {
 
 struct Env {
   std::string server, proxy, wav_path;
+  std::string tls_ca, tls_cert, tls_key, token;
   artalk_sample::Wav wav;
 };
 Env env;
@@ -88,13 +92,23 @@ void need_server() {
   if (env.server.empty() || env.wav.data.empty()) throw Skip("needs --server and --wav");
 }
 
-artalk_config* live_config(const std::string& target, int fps) {
+// Options for the test wav, without TLS or token.
+artalk_config* plain_config(const std::string& target, int fps) {
   artalk_config* c = artalk_config_create(target.c_str());
   CHECK(artalk_config_set_audio_format(c, env.wav.encoding, env.wav.sample_rate_hz, env.wav.channels) == ARTALK_OK);
   CHECK(artalk_config_set_output_fps(c, fps) == ARTALK_OK);
   CHECK(artalk_config_set_record_frames(c, 1) == ARTALK_OK);
   CHECK(artalk_config_set_sampling(c, 3, 0.0f, 0.0f) == ARTALK_OK);
   CHECK(artalk_config_set_ids(c, "core-tests", "npc-1") == ARTALK_OK);
+  return c;
+}
+
+// The same with the command line's TLS files and token.
+artalk_config* live_config(const std::string& target, int fps) {
+  artalk_config* c = plain_config(target, fps);
+  if (!env.tls_ca.empty() || !env.tls_cert.empty())
+    CHECK(artalk_config_set_tls(c, env.tls_ca.c_str(), env.tls_cert.c_str(), env.tls_key.c_str()) == ARTALK_OK);
+  CHECK(artalk_config_set_token(c, env.token.c_str()) == ARTALK_OK);
   return c;
 }
 
@@ -148,6 +162,25 @@ Recorded finish(artalk_session* s, double timeout = 120.0) {
   CHECK(artalk_session_state(s) == ARTALK_STATE_FINISHED);
   return r;
 }
+
+// A session that must fail with `status_code` within `seconds`, without a reconnect attempt.
+// Closes it and returns its error.
+std::string expect_failure(artalk_session* s, int status_code, double seconds) {
+  const auto t0 = std::chrono::steady_clock::now();
+  CHECK(artalk_session_wait_finished(s, seconds + 30) == ARTALK_ERR_FAILED, last_error(s));
+  CHECK(since(t0) < seconds, "failed after ", since(t0), " s: ", last_error(s));
+  Recorded r;
+  drain(s, &r);
+  artalk_session_get_stats(s, &r.stats);
+  const std::string error = last_error(s);
+  artalk_session_close(s);
+  CHECK(r.stats.reconnects == 0 && r.of_type(ARTALK_EVENT_DISCONNECTED).empty(), "no reconnect attempt: ", error);
+  const auto failed = r.of_type(ARTALK_EVENT_FAILED);
+  CHECK(failed.size() == 1 && failed[0].status_code == status_code, "FAILED with status ", status_code, ": ", error);
+  return error;
+}
+
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 void check_increasing(const Recorded& r) {
   for (std::size_t i = 1; i < r.times.size(); ++i)
@@ -261,6 +294,31 @@ void test_unreachable_fails_fast_and_closes() {
   const auto t1 = std::chrono::steady_clock::now();
   artalk_session_close(s);
   CHECK(since(t1) < 1.0, "close while connecting took ", since(t1), " s");
+}
+
+void test_security_options() {
+  artalk_config* c = artalk_config_create("127.0.0.1:1");
+  CHECK(artalk_config_set_tls(c, nullptr, "client.pem", nullptr) == ARTALK_ERR_INVALID_ARGUMENT, "a cert needs its key");
+  CHECK(artalk_config_set_tls(c, "", "", "client.key") == ARTALK_ERR_INVALID_ARGUMENT, "a key needs its cert");
+  CHECK(artalk_config_set_token(c, "two words") == ARTALK_ERR_INVALID_ARGUMENT);
+  CHECK(artalk_config_set_token(c, "tab\t") == ARTALK_ERR_INVALID_ARGUMENT);
+  CHECK(artalk_config_set_token(c, std::string(4097, 'x').c_str()) == ARTALK_ERR_INVALID_ARGUMENT);
+  CHECK(artalk_config_set_tls_server_name(c, "bad name") == ARTALK_ERR_INVALID_ARGUMENT);
+  CHECK(artalk_config_set_token(c, nullptr) == ARTALK_OK && artalk_config_set_token(c, "s3cret-t0ken") == ARTALK_OK);
+  // A server name without TLS is refused when the session opens.
+  CHECK(artalk_config_set_tls_server_name(c, "localhost") == ARTALK_OK);
+  char error[256];
+  CHECK(artalk_session_open(c, error, sizeof error) == nullptr);
+  CHECK(contains(error, "need TLS on"), error);
+  // The files are read at open: a missing one, or one that is not PEM, is named there.
+  CHECK(artalk_config_set_tls(c, "/nonexistent/ca.pem", nullptr, nullptr) == ARTALK_OK);
+  CHECK(artalk_session_open(c, error, sizeof error) == nullptr);
+  CHECK(contains(error, "cannot read the TLS CA file '/nonexistent/ca.pem'"), error);
+  CHECK(!contains(error, "s3cret"), "the token never appears in an error");
+  CHECK(artalk_config_set_tls(c, nullptr, "/dev/null", "/dev/null") == ARTALK_OK);
+  CHECK(artalk_session_open(c, error, sizeof error) == nullptr);
+  CHECK(contains(error, "TLS client certificate file '/dev/null' is not PEM"), error);
+  artalk_config_destroy(c);
 }
 
 // ------------------------------------------------------------------ live cases
@@ -438,6 +496,89 @@ void test_live_close_midstream() {
   artalk_session_close(again);
 }
 
+// ------------------------------------------------------------------ live cases: a secured server
+
+void need_tls_and_token() {
+  need_server();
+  if (env.tls_ca.empty() || env.token.empty()) throw Skip("needs a TLS server with tokens: --tls-ca and --token");
+}
+
+void test_live_token_refused_without_retry() {
+  need_tls_and_token();
+  artalk_config* c = live_config(env.server, 25);
+  CHECK(artalk_config_set_token(c, nullptr) == ARTALK_OK);
+  std::string error = expect_failure(open_session(c), 16, 5.0);
+  CHECK(contains(error, "UNAUTHENTICATED") && contains(error, "authorization: Bearer <token>"), error);
+
+  const std::string wrong = "not-" + env.token;
+  c = live_config(env.server, 25);
+  CHECK(artalk_config_set_token(c, wrong.c_str()) == ARTALK_OK);
+  error = expect_failure(open_session(c), 7, 5.0);
+  CHECK(contains(error, "PERMISSION_DENIED") && contains(error, "not one this server accepts"), error);
+  CHECK(!contains(error, wrong), "the token is not echoed: ", error);
+}
+
+void test_live_plaintext_to_tls_fails_clearly() {
+  need_tls_and_token();
+  artalk_config* c = plain_config(env.server, 25);
+  CHECK(artalk_config_set_token(c, env.token.c_str()) == ARTALK_OK);
+  CHECK(artalk_config_set_reconnect(c, 0, 0.05, 1.0, 30) == ARTALK_OK);
+  const std::string error = expect_failure(open_session(c), 14, 5.0);
+  CHECK(contains(error, "UNAVAILABLE: could not connect to " + env.server) && contains(error, "without TLS"), error);
+}
+
+void test_live_tls_server_name() {
+  need_tls_and_token();
+  // The server's certificate names 127.0.0.1 and localhost.
+  artalk_config* c = live_config(env.server, 25);
+  CHECK(artalk_config_set_tls_server_name(c, "localhost") == ARTALK_OK);
+  artalk_session* s = open_session(c);
+  CHECK(artalk_session_wait_started(s, 30) == ARTALK_OK, last_error(s));
+  artalk_session_close(s);
+  c = live_config(env.server, 25);
+  CHECK(artalk_config_set_tls_server_name(c, "elsewhere.example") == ARTALK_OK);
+  CHECK(artalk_config_set_reconnect(c, 0, 0.05, 1.0, 30) == ARTALK_OK);
+  const std::string error = expect_failure(open_session(c), 14, 5.0);
+  CHECK(contains(error, "UNAVAILABLE") && contains(error, "this client uses TLS"), error);
+}
+
+// The server ends a session whose client sends nothing for its idle timeout (run against a
+// server whose idle_timeout_seconds is short): a new call would only idle out again.
+void test_live_idle_timeout_fails_without_retry() {
+  need_server();
+  artalk_session* s = open_session(live_config(env.server, 25));
+  CHECK(artalk_session_wait_started(s, 30) == ARTALK_OK, last_error(s));
+  const std::string error = expect_failure(s, 4, 10.0);
+  CHECK(contains(error, "DEADLINE_EXCEEDED") && contains(error, "idle_timeout_seconds"), error);
+}
+
+// Run against a server whose token has used up its session rate: the refusal carries
+// grpc-retry-pushback-ms (about a minute here), and the session waits that long, not its
+// own 50 ms backoff, before its one reconnect attempt.
+void test_live_rate_limit_honours_pushback() {
+  need_server();
+  if (env.token.empty()) throw Skip("needs --token");
+  artalk_config* c = live_config(env.server, 25);
+  CHECK(artalk_config_set_reconnect(c, 1, 0.05, 5.0, 30) == ARTALK_OK);
+  artalk_session* s = open_session(c);
+  Recorded r;
+  const auto t0 = std::chrono::steady_clock::now();
+  while (r.of_type(ARTALK_EVENT_DISCONNECTED).empty() && since(t0) < 10) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    drain(s, &r);
+  }
+  const auto disconnected = r.of_type(ARTALK_EVENT_DISCONNECTED);
+  CHECK(disconnected.size() == 1 && disconnected[0].status_code == 8, "refused with RESOURCE_EXHAUSTED");
+  const std::string error = last_error(s);
+  CHECK(contains(error, "RESOURCE_EXHAUSTED") && contains(error, "retry in"), error);
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  // Retried after 50 ms, the refusal would have failed the session by now.
+  CHECK(artalk_session_state(s) == ARTALK_STATE_RECONNECTING, "still waiting: state ", artalk_session_state(s));
+  const auto t1 = std::chrono::steady_clock::now();
+  artalk_session_close(s);
+  CHECK(since(t1) < 1.0, "close while waiting out the pushback took ", since(t1), " s");
+}
+
 struct Case {
   const char* name;
   std::function<void()> run;
@@ -450,6 +591,7 @@ const std::vector<Case>& cases() {
       {"jitter_cut_and_gap", test_jitter_cut_and_gap},
       {"jitter_prunes_history", test_jitter_prunes_history},
       {"abi_basics", test_abi_basics},
+      {"security_options", test_security_options},
       {"unreachable_fails_fast_and_closes", test_unreachable_fails_fast_and_closes},
       {"live_frames", test_live_frames},
       {"live_flush", test_live_flush},
@@ -457,6 +599,11 @@ const std::vector<Case>& cases() {
       {"live_reconnect", test_live_reconnect},
       {"live_invalid_style_fails_without_retry", test_live_invalid_style_fails_without_retry},
       {"live_close_midstream", test_live_close_midstream},
+      {"live_token_refused_without_retry", test_live_token_refused_without_retry},
+      {"live_plaintext_to_tls_fails_clearly", test_live_plaintext_to_tls_fails_clearly},
+      {"live_tls_server_name", test_live_tls_server_name},
+      {"live_idle_timeout_fails_without_retry", test_live_idle_timeout_fails_without_retry},
+      {"live_rate_limit_honours_pushback", test_live_rate_limit_honours_pushback},
   };
   return all;
 }
@@ -471,12 +618,18 @@ int main(int argc, char** argv) {
     if (a == "--server") env.server = next();
     else if (a == "--proxy") env.proxy = next();
     else if (a == "--wav") env.wav_path = next();
+    else if (a == "--tls-ca") env.tls_ca = next();
+    else if (a == "--tls-cert") env.tls_cert = next();
+    else if (a == "--tls-key") env.tls_key = next();
+    else if (a == "--token") env.token = next();
     else if (a == "--case") only.push_back(next());
     else if (a == "--list") {
       for (const auto& c : cases()) std::printf("%s\n", c.name);
       return 0;
     } else {
-      std::fprintf(stderr, "usage: artalk_core_tests [--server H:P] [--proxy H:P] [--wav F] [--case NAME]... [--list]\n");
+      std::fprintf(stderr,
+                   "usage: artalk_core_tests [--server H:P] [--proxy H:P] [--wav F] [--tls-ca PEM] [--tls-cert PEM]\n"
+                   "                         [--tls-key PEM] [--token T] [--case NAME]... [--list]\n");
       return 64;
     }
   }

@@ -3,7 +3,11 @@
 // unchanged), against the live service. Built with Mono's mcs, run with mono:
 //
 //   mono AbiTest.exe --server HOST:PORT --wav SPEECH.wav
+//                    [--tls-ca PEM] [--tls-cert PEM --tls-key PEM] [--token TOKEN] [--case NAME]...
 //
+// Without --case it runs the cases for a plaintext server without tokens; the secured
+// cases (secure_stream, token_refused, plaintext_refused, tls_options_checked) run when
+// named, with the TLS files and token of the server given.
 // Prints PASS/FAIL per case and "N passed, N failed" last; exit code 1 on any failure.
 using System;
 using System.Collections.Generic;
@@ -14,7 +18,7 @@ using Artalk.Face;
 
 static class AbiTest
 {
-    static string server;
+    static string server, tlsCa, tlsCert, tlsKey, token;
     static short[] pcm;
     static int rate;
 
@@ -61,6 +65,17 @@ static class AbiTest
         };
     }
 
+    /// <summary>Options with the TLS files and token given on the command line.</summary>
+    static ArtalkSessionOptions SecureOptions(int fps)
+    {
+        var o = Options(ArtalkEncoding.PcmS16Le, fps);
+        o.TlsCaFile = tlsCa;
+        o.TlsCertFile = tlsCert;
+        o.TlsKeyFile = tlsKey;
+        o.Token = token;
+        return o;
+    }
+
     class Result
     {
         public string[] Names;
@@ -96,9 +111,10 @@ static class AbiTest
         return n;
     }
 
-    static Result Stream(ArtalkEncoding encoding, int fps)
+    static Result Stream(ArtalkSessionOptions options)
     {
-        using (var s = ArtalkSession.Open(Options(encoding, fps)))
+        ArtalkEncoding encoding = options.Encoding;
+        using (var s = ArtalkSession.Open(options))
         {
             Check(s.WaitStarted(60), "started: " + s.LastError);
             double t0;
@@ -143,7 +159,7 @@ static class AbiTest
 
     static void TestPcm16Stream()
     {
-        var r = pcm16Result = Stream(ArtalkEncoding.PcmS16Le, 30);
+        var r = pcm16Result = Stream(Options(ArtalkEncoding.PcmS16Le, 30));
         int expected = (int)((pcm.LongLength * 30 + rate - 1) / rate);
         Check(r.Names.Length == 61 && r.Names[0] == "eyeBlinkLeft" && Array.IndexOf(r.Names, "jawOpen") >= 0, "camelCase names");
         Check(r.Frames.Count == expected, "ceil(duration * fps) frames: " + r.Frames.Count + " vs " + expected);
@@ -155,7 +171,7 @@ static class AbiTest
     static void TestFloat32MatchesPcm16()
     {
         // s / 32768 is exact in float32, and the server decodes PCM16 the same way: same frames.
-        var r = Stream(ArtalkEncoding.Float32Le, 30);
+        var r = Stream(Options(ArtalkEncoding.Float32Le, 30));
         Check(r.Frames.Count == pcm16Result.Frames.Count, "same frame count");
         double worst = 0;
         for (int i = 0; i < r.Frames.Count; i++)
@@ -256,6 +272,78 @@ static class AbiTest
         catch (ObjectDisposedException) { }
     }
 
+    static void TestSecureStream()
+    {
+        var r = Stream(SecureOptions(30));
+        int expected = (int)((pcm.LongLength * 30 + rate - 1) / rate);
+        Check(r.Frames.Count == expected, "ceil(duration * fps) frames over TLS: " + r.Frames.Count + " vs " + expected);
+        Check(Count(r, ArtalkEventType.Started) == 1 && Count(r, ArtalkEventType.Finished) == 1, "events");
+    }
+
+    /// <summary>A session that must fail with statusCode within 5 s and without reconnecting; its error.</summary>
+    static string ExpectFailure(ArtalkSessionOptions o, int statusCode)
+    {
+        using (var s = ArtalkSession.Open(o))
+        {
+            var watch = Stopwatch.StartNew();
+            Check(!s.WaitFinished(30) && s.State == ArtalkState.Failed, "failed: " + s.State);
+            Check(watch.Elapsed.TotalSeconds < 5, "failed after " + watch.Elapsed.TotalSeconds + " s: " + s.LastError);
+            var r = Drain(s, new Result());
+            Check(s.Stats.Reconnects == 0 && Count(r, ArtalkEventType.Disconnected) == 0, "no reconnect: " + s.LastError);
+            Check(r.Events.Exists(e => e.Kind == ArtalkEventType.Failed && e.StatusCode == statusCode),
+                  "FAILED with status " + statusCode + ": " + s.LastError);
+            return s.LastError;
+        }
+    }
+
+    static void TestTokenRefused()
+    {
+        var o = SecureOptions(25);
+        o.Token = null;
+        string error = ExpectFailure(o, 16);
+        Check(error.StartsWith("UNAUTHENTICATED: ") && error.Contains("authorization: Bearer <token>"), error);
+        o.Token = "not-" + token;
+        error = ExpectFailure(o, 7);
+        Check(error.StartsWith("PERMISSION_DENIED: ") && !error.Contains(o.Token), error);
+    }
+
+    static void TestPlaintextRefused()
+    {
+        var o = Options(ArtalkEncoding.PcmS16Le, 25);
+        o.Token = token;
+        o.MaxReconnectAttempts = 0;
+        o.ConnectTimeoutSeconds = 1;
+        string error = ExpectFailure(o, 14);
+        Check(error.StartsWith("UNAVAILABLE: could not connect") && error.Contains("without TLS"), error);
+    }
+
+    static void ExpectRefusedOptions(ArtalkSessionOptions o, string message)
+    {
+        try
+        {
+            ArtalkSession.Open(o).Dispose();
+            Check(false, "refused: " + message);
+        }
+        catch (ArtalkException e)
+        {
+            Check(e.Message.Contains(message) && !e.Message.Contains(token), e.Message);
+        }
+    }
+
+    static void TestTlsOptionsChecked()
+    {
+        var o = SecureOptions(25);
+        o.TlsCertFile = tlsCa;
+        o.TlsKeyFile = null;
+        ExpectRefusedOptions(o, "invalid TLS files (a client certificate needs its key)");
+        o = SecureOptions(25);
+        o.TlsCaFile = "/nonexistent/ca.pem";
+        ExpectRefusedOptions(o, "cannot read the TLS CA file '/nonexistent/ca.pem'");
+        o = SecureOptions(25);
+        o.Token = token + " " + token;
+        ExpectRefusedOptions(o, "invalid token");
+    }
+
     static void TestChannelMap()
     {
         string[] channels = { "jawOpen", "eyeBlinkLeft", "mouthSmileLeft", "headYaw", "tongueOut" };
@@ -282,17 +370,31 @@ static class AbiTest
     static int Main(string[] args)
     {
         string wav = null;
+        var only = new List<string>();
         for (int i = 0; i + 1 < args.Length; i += 2)
         {
             if (args[i] == "--server") server = args[i + 1];
             else if (args[i] == "--wav") wav = args[i + 1];
+            else if (args[i] == "--tls-ca") tlsCa = args[i + 1];
+            else if (args[i] == "--tls-cert") tlsCert = args[i + 1];
+            else if (args[i] == "--tls-key") tlsKey = args[i + 1];
+            else if (args[i] == "--token") token = args[i + 1];
+            else if (args[i] == "--case") only.Add(args[i + 1]);
         }
         if (server == null || wav == null)
         {
-            Console.Error.WriteLine("usage: AbiTest.exe --server HOST:PORT --wav SPEECH.wav");
+            Console.Error.WriteLine("usage: AbiTest.exe --server HOST:PORT --wav SPEECH.wav [--tls-ca PEM] [--tls-cert PEM " +
+                                    "--tls-key PEM] [--token TOKEN] [--case NAME]...");
             return 64;
         }
         pcm = ReadWav(wav, out rate);
+        var secured = new List<KeyValuePair<string, Action>>
+        {
+            new KeyValuePair<string, Action>("secure_stream", TestSecureStream),
+            new KeyValuePair<string, Action>("token_refused", TestTokenRefused),
+            new KeyValuePair<string, Action>("plaintext_refused", TestPlaintextRefused),
+            new KeyValuePair<string, Action>("tls_options_checked", TestTlsOptionsChecked),
+        };
         var cases = new List<KeyValuePair<string, Action>>
         {
             new KeyValuePair<string, Action>("abi", TestAbi),
@@ -304,6 +406,16 @@ static class AbiTest
             new KeyValuePair<string, Action>("failure_is_reported", TestFailureIsReported),
             new KeyValuePair<string, Action>("dispose_mid_stream", TestDisposeMidStream),
         };
+        if (only.Count > 0)
+        {
+            cases.AddRange(secured);
+            cases = cases.FindAll(c => only.Contains(c.Key));
+            if (cases.Count != only.Count)
+            {
+                Console.Error.WriteLine("unknown case among: " + string.Join(", ", only.ToArray()));
+                return 64;
+            }
+        }
         int passed = 0, failed = 0;
         foreach (var c in cases)
         {

@@ -40,6 +40,7 @@ namespace UnityEngine
         public static int outputSampleRate { get { return 48000; } }
     }
     public static class Time { public static float realtimeSinceStartup { get { return 0f; } } }
+    public static class Application { public static string streamingAssetsPath { get { return ""; } } }
     public static class Debug
     {
         public static void Log(object message) { }

@@ -11,6 +11,7 @@
 // The face itself is applied by ArtalkBlendshapeDriver (or your own component) through
 // SampleFace, every LateUpdate.
 using System;
+using System.IO;
 using Artalk.Face;
 using UnityEngine;
 
@@ -38,6 +39,20 @@ namespace Artalk.Face.Unity
         public bool blinks = true;
         public string characterId = "";
 
+        [Header("Security")]
+        [Tooltip("Connect with TLS; a CA or client certificate file turns it on as well")]
+        public bool useTls;
+        [Tooltip("PEM file of the CA that signed the server's certificate; empty = the system's roots. Relative paths are under StreamingAssets")]
+        public string tlsCaFile = "";
+        [Tooltip("PEM client certificate, for a server that requires mutual TLS (with its key). Relative paths are under StreamingAssets")]
+        public string tlsCertFile = "";
+        [Tooltip("PEM private key of the client certificate. Relative paths are under StreamingAssets")]
+        public string tlsKeyFile = "";
+        [Tooltip("Host name in the server's certificate, when it is not the server address's host (e.g. an IP address)")]
+        public string tlsServerName = "";
+        [Tooltip("Bearer token sent with every call. A token typed here is saved in the scene: a shipped game should set it from code before speaking")]
+        public string token = "";
+
         [Header("Audio")]
         public AudioFeed feed = AudioFeed.Clip;
         [Range(0f, 2f)] [Tooltip("Clip: seconds of face to have before the clip starts")]
@@ -51,6 +66,8 @@ namespace Artalk.Face.Unity
 
         /// <summary>Every session event (started, utterance finished, disconnected, ...), on the main thread.</summary>
         public event Action<ArtalkEvent> SessionEvent;
+
+        const int IdleTimeoutStatus = 4;  // DEADLINE_EXCEEDED: the server ended a session that sent nothing for a while
 
         AudioSource audioSource;
         ArtalkSession session;
@@ -100,8 +117,18 @@ namespace Artalk.Face.Unity
                 Target = serverAddress, Encoding = ArtalkEncoding.Float32Le, SampleRateHz = rate, Channels = channels,
                 OutputFps = outputFps, RetargetPreset = retargetPreset, RetargetInline = retargetInline,
                 StylePreset = stylePreset, Seed = (ulong)seed, HeadMotion = headMotion, Blinks = blinks,
-                CharacterId = characterId,
+                CharacterId = characterId, UseTls = useTls, TlsCaFile = UnderStreamingAssets(tlsCaFile),
+                TlsCertFile = UnderStreamingAssets(tlsCertFile), TlsKeyFile = UnderStreamingAssets(tlsKeyFile),
+                TlsServerName = tlsServerName, Token = token,
             };
+        }
+
+        // StreamingAssets ships with the player as plain files, except on Android, where it stays
+        // inside the APK: there, copy the PEM files to persistentDataPath and give absolute paths.
+        static string UnderStreamingAssets(string path)
+        {
+            if (string.IsNullOrEmpty(path) || Path.IsPathRooted(path)) return path;
+            return Path.Combine(Application.streamingAssetsPath, path);
         }
 
         void OpenSession(int rate, int channels)
@@ -160,7 +187,9 @@ namespace Artalk.Face.Unity
             ArtalkEvent e;
             while (session.PollEvent(out e))
             {
-                if (e.Kind == ArtalkEventType.Failed) Debug.LogError("Artalk session failed: " + session.LastError);
+                if (e.Kind == ArtalkEventType.Failed && e.StatusCode == IdleTimeoutStatus)
+                    Debug.Log("Artalk: " + session.LastError);  // expected between lines; Speak opens a new session
+                else if (e.Kind == ArtalkEventType.Failed) Debug.LogError("Artalk session failed: " + session.LastError);
                 else if (e.Kind == ArtalkEventType.Disconnected) Debug.LogWarning("Artalk: disconnected (" + session.LastError + "), reconnecting");
                 if (SessionEvent != null) SessionEvent(e);
             }

@@ -147,6 +147,9 @@ namespace Artalk.Face
         [DllImport(Library, CallingConvention = Cdecl)] public static extern int artalk_config_set_jitter_buffer(ArtalkConfigHandle config, double keepSeconds, double releaseSeconds);
         [DllImport(Library, CallingConvention = Cdecl)] public static extern int artalk_config_set_reconnect(ArtalkConfigHandle config, int maxAttempts, double initialBackoffSeconds, double connectTimeoutSeconds, double maxReplaySeconds);
         [DllImport(Library, CallingConvention = Cdecl)] public static extern int artalk_config_set_record_frames(ArtalkConfigHandle config, int enabled);
+        [DllImport(Library, CallingConvention = Cdecl)] public static extern int artalk_config_set_tls(ArtalkConfigHandle config, byte[] caFile, byte[] certFile, byte[] keyFile);
+        [DllImport(Library, CallingConvention = Cdecl)] public static extern int artalk_config_set_tls_server_name(ArtalkConfigHandle config, byte[] name);
+        [DllImport(Library, CallingConvention = Cdecl)] public static extern int artalk_config_set_token(ArtalkConfigHandle config, byte[] token);
 
         [DllImport(Library, CallingConvention = Cdecl)] public static extern ArtalkSessionHandle artalk_session_open(ArtalkConfigHandle config, byte[] errorBuf, int errorLen);
         [DllImport(Library, CallingConvention = Cdecl)] public static extern void artalk_session_close(IntPtr session);

@@ -18,6 +18,18 @@ namespace Artalk.Face
     {
         /// <summary>host:port of the artalk service.</summary>
         public string Target = "127.0.0.1:50051";
+        /// <summary>Connect with TLS; a CA or client certificate file turns it on as well.</summary>
+        public bool UseTls;
+        /// <summary>PEM file of the CA that signed the server's certificate; empty = the system's roots.</summary>
+        public string TlsCaFile;
+        /// <summary>PEM client certificate chain, for a server that requires mutual TLS (with <see cref="TlsKeyFile"/>).</summary>
+        public string TlsCertFile;
+        /// <summary>PEM private key of <see cref="TlsCertFile"/>.</summary>
+        public string TlsKeyFile;
+        /// <summary>The host name the server's certificate carries, when it is not the target's host.</summary>
+        public string TlsServerName;
+        /// <summary>Bearer token sent with every call ("authorization: Bearer ..."); empty = none. Never logged.</summary>
+        public string Token;
         public ArtalkEncoding Encoding = ArtalkEncoding.Float32Le;
         /// <summary>8000 to 48000 Hz.</summary>
         public int SampleRateHz = 48000;
@@ -94,6 +106,11 @@ namespace Artalk.Face
                 Check(ArtalkNative.artalk_config_set_reconnect(config, o.MaxReconnectAttempts, o.ReconnectBackoffSeconds,
                                                               o.ConnectTimeoutSeconds, o.MaxReplaySeconds), "reconnect");
                 Check(ArtalkNative.artalk_config_set_record_frames(config, o.RecordFrames ? 1 : 0), "record frames");
+                if (o.UseTls || !string.IsNullOrEmpty(o.TlsCaFile) || !string.IsNullOrEmpty(o.TlsCertFile))
+                    Check(ArtalkNative.artalk_config_set_tls(config, ArtalkNative.Utf8(o.TlsCaFile), ArtalkNative.Utf8(o.TlsCertFile),
+                                                            ArtalkNative.Utf8(o.TlsKeyFile)), "TLS files (a client certificate needs its key)");
+                Check(ArtalkNative.artalk_config_set_tls_server_name(config, ArtalkNative.Utf8(o.TlsServerName)), "TLS server name");
+                Check(ArtalkNative.artalk_config_set_token(config, ArtalkNative.Utf8(o.Token)), "token (visible ASCII, no spaces)");
                 var error = new byte[512];
                 var session = ArtalkNative.artalk_session_open(config, error, error.Length);
                 if (session.IsInvalid) throw new ArtalkException("cannot open session: " + ArtalkNative.FromUtf8(error));

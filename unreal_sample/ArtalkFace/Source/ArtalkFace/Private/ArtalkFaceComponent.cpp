@@ -7,6 +7,7 @@
 #include "Components/SkeletalMeshComponent.h"
 #include "GameFramework/Actor.h"
 #include "HAL/PlatformTime.h"
+#include "Misc/Paths.h"
 #include "Sound/SoundWave.h"
 #include "Sound/SoundWaveProcedural.h"
 
@@ -29,6 +30,15 @@ namespace
 		artalk_session_last_error(Session, Buffer, sizeof(Buffer));
 		return UTF8_TO_TCHAR(Buffer);
 	}
+
+	/** A certificate path as the native client reads it: relative ones are under the project directory. */
+	FString ProjectPath(const FString& Path)
+	{
+		return Path.IsEmpty() || !FPaths::IsRelative(Path) ? Path : FPaths::ConvertRelativePathToFull(FPaths::ProjectDir(), Path);
+	}
+
+	/** DEADLINE_EXCEEDED: the server ended a session that sent nothing for its idle timeout. */
+	constexpr int32 IdleTimeoutStatus = 4;
 }
 
 UArtalkFaceComponent::UArtalkFaceComponent()
@@ -99,6 +109,13 @@ bool UArtalkFaceComponent::EnsureSession(int32 SampleRate, int32 NumChannels)
 	{
 		bOk = bOk && artalk_config_set_retarget_preset(Config, TCHAR_TO_UTF8(*RetargetPreset->ServicePreset)) == ARTALK_OK;
 	}
+	if (bUseTls || !TlsCaFile.IsEmpty() || !TlsCertFile.IsEmpty())
+	{
+		const FString Ca = ProjectPath(TlsCaFile), Cert = ProjectPath(TlsCertFile), Key = ProjectPath(TlsKeyFile);
+		bOk = bOk && artalk_config_set_tls(Config, TCHAR_TO_UTF8(*Ca), TCHAR_TO_UTF8(*Cert), TCHAR_TO_UTF8(*Key)) == ARTALK_OK;
+	}
+	bOk = bOk && artalk_config_set_tls_server_name(Config, TCHAR_TO_UTF8(*TlsServerName)) == ARTALK_OK &&
+		artalk_config_set_token(Config, TCHAR_TO_UTF8(*Token)) == ARTALK_OK;
 	ANSICHAR Error[512] = {};
 	State->Session = bOk ? artalk_session_open(Config, Error, sizeof(Error)) : nullptr;
 	artalk_config_destroy(Config);
@@ -290,7 +307,14 @@ void UArtalkFaceComponent::PollEvents()
 		else if (Event.type == ARTALK_EVENT_FAILED)
 		{
 			const FString Reason = LastError(State->Session);
-			UE_LOG(LogArtalkFace, Error, TEXT("Artalk session failed: %s"), *Reason);
+			if (Event.status_code == IdleTimeoutStatus)
+			{
+				UE_LOG(LogArtalkFace, Log, TEXT("Artalk: %s"), *Reason);  // expected between lines; the next one opens a new session
+			}
+			else
+			{
+				UE_LOG(LogArtalkFace, Error, TEXT("Artalk session failed: %s"), *Reason);
+			}
 			OnSessionFailed.Broadcast(Reason);
 		}
 	}

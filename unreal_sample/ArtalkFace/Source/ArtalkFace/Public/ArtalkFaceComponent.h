@@ -92,6 +92,30 @@ public:
 	UPROPERTY(EditAnywhere, BlueprintReadWrite, Category = "Artalk|Service")
 	bool bBlinks = true;
 
+	/** Connect with TLS; a CA or client certificate file turns it on as well. */
+	UPROPERTY(EditAnywhere, BlueprintReadWrite, Category = "Artalk|Security")
+	bool bUseTls = false;
+
+	/** PEM file of the CA that signed the server's certificate; empty = the system's roots. Relative to the project directory. */
+	UPROPERTY(EditAnywhere, BlueprintReadWrite, Category = "Artalk|Security")
+	FString TlsCaFile;
+
+	/** PEM client certificate, for a server that requires mutual TLS (with TlsKeyFile). Relative to the project directory. */
+	UPROPERTY(EditAnywhere, BlueprintReadWrite, Category = "Artalk|Security")
+	FString TlsCertFile;
+
+	/** PEM private key of TlsCertFile. Relative to the project directory. */
+	UPROPERTY(EditAnywhere, BlueprintReadWrite, Category = "Artalk|Security")
+	FString TlsKeyFile;
+
+	/** Host name in the server's certificate, when it is not ServerAddress's host (e.g. an IP address). */
+	UPROPERTY(EditAnywhere, BlueprintReadWrite, Category = "Artalk|Security")
+	FString TlsServerName;
+
+	/** Bearer token sent with every call; never logged. Typed here it is saved with the level: a shipped game should set it at run time. */
+	UPROPERTY(EditAnywhere, BlueprintReadWrite, Category = "Artalk|Security", meta = (PasswordField = true))
+	FString Token;
+
 	/** Seconds of face to have before a line starts playing (lips in sync from the first syllable). */
 	UPROPERTY(EditAnywhere, BlueprintReadWrite, Category = "Artalk|Sync", meta = (ClampMin = "0.0", ClampMax = "2.0"))
 	float PrebufferSeconds = 0.3f;
