@@ -25,4 +25,4 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q torch==2.13.0
-.venv/bin/python -m pip install -q -e ".[dev,data,preview,eval]"
+.venv/bin/python -m pip install -q -e ".[dev,data,preview,eval,onnx]"

@@ -1,12 +1,14 @@
-"""Shared fixtures: real speech audio, the real model, a real server on a free port."""
+"""Shared fixtures: real speech audio, the real model (on either backend), a real server on a free port."""
 from __future__ import annotations
 
 import asyncio
 import os
 import shutil
 import subprocess
+import sys
 import threading
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -29,8 +31,23 @@ def speech_wav(tmp_path_factory) -> Path:
     return path
 
 
+# End-to-end modules whose `model` and `server` run on each backend in turn.
+BOTH_BACKENDS = ("test_stream_e2e.py", "test_runtime_e2e.py")
+
+
+def pytest_generate_tests(metafunc):
+    if metafunc.definition.path.name in BOTH_BACKENDS and "backend" in metafunc.fixturenames:
+        metafunc.parametrize("backend", ["torch", "onnxruntime"], indirect=True, scope="session")
+
+
 @pytest.fixture(scope="session")
-def model():
+def backend(request) -> str:
+    """What computes `model` (and so `server`): torch, or each backend in BOTH_BACKENDS modules."""
+    return getattr(request, "param", "torch")
+
+
+@pytest.fixture(scope="session")
+def torch_model():
     """The bundled trained model when it exists, else the same architecture untrained."""
     from artalk_service.model import ModelConfig, MotionModel, default_model_path
 
@@ -39,17 +56,77 @@ def model():
     return MotionModel.untrained(ModelConfig(), device="cpu")
 
 
+@pytest.fixture(scope="session")
+def bundled_onnx_dir(tmp_path_factory, torch_model) -> Path:
+    """torch_model exported to ONNX once per test run, its parity checked on 20 real clips."""
+    from artalk_service.export import export_model
+
+    folder = tmp_path_factory.mktemp("onnx-bundled")
+    export_model(torch_model, folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def model(request, backend, torch_model):
+    """torch_model, computed by `backend`."""
+    if backend == "torch":
+        return torch_model
+    from artalk_service.model.onnx_backend import OnnxBackend
+
+    return torch_model.with_backend(OnnxBackend(request.getfixturevalue("bundled_onnx_dir"), "cpu"))
+
+
+@pytest.fixture(scope="session")
+def tiny_onnx_dir(tmp_path_factory) -> Path:
+    """`artalk-export --tiny` (ModelConfig.tiny(), seed 0) run as CI runs it, into a fresh folder."""
+    folder = tmp_path_factory.mktemp("onnx-tiny")
+    proc = subprocess.run([sys.executable, "-m", "artalk_service.export", "--tiny", "--clips", "3", "--out",
+                           str(folder)], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_model():
+    """The tiny architecture, untrained: for server tests where the model's speed and output do not matter."""
+    from artalk_service.model import ModelConfig, MotionModel
+
+    return MotionModel.untrained(ModelConfig.tiny(), seed=0)
+
+
+@pytest.fixture(scope="session")
+def certs(tmp_path_factory) -> SimpleNamespace:
+    """A CA, a server certificate for 127.0.0.1 and localhost, a client certificate, and a
+    client certificate from a CA the server does not trust."""
+    import trustme
+
+    folder = tmp_path_factory.mktemp("certs")
+    ca, stranger_ca = trustme.CA(), trustme.CA()
+    paths = {}
+    for name, blob in [("ca", ca.cert_pem), ("stranger_ca", stranger_ca.cert_pem)]:
+        blob.write_to_path(str(folder / f"{name}.pem"))
+        paths[name] = folder / f"{name}.pem"
+    for name, cert in [("server", ca.issue_cert("127.0.0.1", "localhost")), ("client", ca.issue_cert("npc-host")),
+                       ("stranger", stranger_ca.issue_cert("npc-host"))]:
+        cert.cert_chain_pems[0].write_to_path(str(folder / f"{name}.pem"))
+        cert.private_key_pem.write_to_path(str(folder / f"{name}.key"))
+        paths[name], paths[f"{name}_key"] = folder / f"{name}.pem", folder / f"{name}.key"
+    return SimpleNamespace(**paths)
+
+
 class ServerThread:
     """A real gRPC server on a free localhost port, its event loop in a thread."""
 
-    def __init__(self, model, **kwargs) -> None:
+    def __init__(self, model, config=None, **kwargs) -> None:
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self._thread.start()
         from artalk_service.server.app import start_server
+        from artalk_service.server.config import ServerConfig
 
-        self.running = self._run(start_server(model, "127.0.0.1", 0, **kwargs))
-        self.target = f"127.0.0.1:{self.running.port}"
+        config = config or ServerConfig(port=0)
+        self.running = self._run(start_server(model, config, **kwargs))
+        self.target = f"{config.host}:{self.running.port}"
 
     def _run(self, coro):
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=60)

@@ -93,22 +93,30 @@ def _client_process(target: str, pcm: bytes, spec: LoadSpec, seed: int, results)
 class BenchServer:
     """The real server on a free localhost port, its event loop in a thread."""
 
-    def __init__(self, model, scheduler_config=None) -> None:
+    def __init__(self, model, scheduler_config=None, config=None) -> None:
         from artalk_service.runtime.scheduler import SchedulerConfig
         from artalk_service.server.app import start_server
+        from artalk_service.server.config import ServerConfig
         from artalk_service.server.limits import Limits
 
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self._thread.start()
-        limits = Limits(max_sessions=100_000)
-        self.running = self._run(start_server(model, "127.0.0.1", 0, limits=limits,
+        config = config or ServerConfig(port=0, limits=Limits(max_sessions=100_000))
+        self.running = self._run(start_server(model, config,
                                               scheduler_config=scheduler_config or SchedulerConfig()))
         self.target = f"127.0.0.1:{self.running.port}"
         self.scheduler = self.running.scheduler
 
     def _run(self, coro):
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=120)
+
+    def wait_idle(self, timeout: float = 10.0) -> int:
+        """Wait until no session is open (calls end a moment after their clients see it); -> sessions left."""
+        deadline = time.monotonic() + timeout
+        while self.scheduler.sessions and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return self.scheduler.sessions
 
     def stop(self) -> None:
         self._run(self.running.stop(grace=1.0))
@@ -137,7 +145,8 @@ def run_load(server: BenchServer, pcm_16k: bytes, spec: LoadSpec, playout_delay:
     results = ctx.Queue()
     proc = ctx.Process(target=_client_process, args=(server.target, pcm_16k, spec, seed, results), daemon=True)
     rss0, cpu0, wall0 = _rss_mb(), os.times(), time.monotonic()
-    if model.device.type == "cuda":
+    torch_gpu = model.backend.name == "torch" and model.device.type == "cuda"  # onnxruntime's arena: not measured
+    if torch_gpu:
         torch.cuda.reset_peak_memory_stats(model.device)
     peak = [rss0]
     done = threading.Event()
@@ -186,7 +195,7 @@ def run_load(server: BenchServer, pcm_16k: bytes, spec: LoadSpec, playout_delay:
         "server_cpu_cores_per_stream": cpu_s / busy / spec.streams,
         "server_rss_mb": rss1, "server_rss_delta_mb_per_stream": max(0.0, rss1 - rss0) / spec.streams,
     }
-    if model.device.type == "cuda":
+    if torch_gpu:
         result["gpu_max_memory_mb"] = torch.cuda.max_memory_allocated(model.device) / 2 ** 20
     return result
 

@@ -56,10 +56,26 @@ class AnimationResult:
 
 
 class AnimationClient:
-    def __init__(self, target: str = "127.0.0.1:50051", max_message_bytes: int = 32 * 1024 * 1024) -> None:
-        self.channel = grpc.insecure_channel(target, options=[
-            ("grpc.max_receive_message_length", max_message_bytes),
-            ("grpc.max_send_message_length", max_message_bytes)])
+    """A channel to the service. TLS is on when `tls_ca` (the CA that signed the server's
+    certificate; None: the system's roots) or a client certificate is given; `tls_cert` and
+    `tls_key` (PEM files) answer a mutual-TLS server. `token` is sent as a bearer token."""
+
+    def __init__(self, target: str = "127.0.0.1:50051", max_message_bytes: int = 32 * 1024 * 1024, *,
+                 tls_ca: str | Path | None = None, tls_cert: str | Path | None = None,
+                 tls_key: str | Path | None = None, token: str | None = None) -> None:
+        options = [("grpc.max_receive_message_length", max_message_bytes),
+                   ("grpc.max_send_message_length", max_message_bytes)]
+        if (tls_cert is None) != (tls_key is None):
+            raise ValueError("tls_cert and tls_key go together (a client certificate and its private key)")
+        if tls_ca is None and tls_cert is None:
+            self.channel = grpc.insecure_channel(target, options=options)
+        else:
+            def read(path):
+                return Path(path).read_bytes() if path is not None else None
+
+            credentials = grpc.ssl_channel_credentials(read(tls_ca), read(tls_key), read(tls_cert))
+            self.channel = grpc.secure_channel(target, credentials, options=options)
+        self.metadata = (("authorization", f"Bearer {token}"),) if token else ()
         self.stub = service_pb2_grpc.AnimationStub(self.channel)
 
     def close(self) -> None:
@@ -72,11 +88,11 @@ class AnimationClient:
         self.close()
 
     def describe(self, timeout: float = 30.0) -> pb.DescribeResponse:
-        return self.stub.Describe(pb.DescribeRequest(), timeout=timeout)
+        return self.stub.Describe(pb.DescribeRequest(), timeout=timeout, metadata=self.metadata)
 
     def stream(self, requests: Iterator[pb.StreamRequest], timeout: float | None = None) -> Iterator[pb.StreamResponse]:
         """The raw bidirectional Stream call."""
-        return self.stub.Stream(requests, timeout=timeout)
+        return self.stub.Stream(requests, timeout=timeout, metadata=self.metadata)
 
     def animate_pcm(self, data: bytes, config: pb.SessionConfig, *, chunk_seconds: float = 0.1,
                     realtime: bool = False, timeout: float | None = None) -> AnimationResult:
@@ -128,7 +144,7 @@ class AnimationClient:
                      timeout: float | None = None) -> pb.AnimateClipResponse:
         """The unary AnimateClip call on a whole WAV file."""
         request = pb.AnimateClipRequest(config=config or pb.SessionConfig(), wav=Path(path).read_bytes())
-        return self.stub.AnimateClip(request, timeout=timeout)
+        return self.stub.AnimateClip(request, timeout=timeout, metadata=self.metadata)
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -17,7 +17,17 @@ A window's deadline is when its frames are due if the utterance plays from the m
 first audio arrived: that arrival time + the audio time of the window's end (lookahead
 included) + one window period. A client sending far ahead of real time (a TTS clip at once)
 thus gets later deadlines for its later windows and never pushes a real-time session out of
-a full batch, while a session that fell behind gets the earliest deadlines.
+a full batch, while a session that fell behind gets the earliest deadlines. When a client's
+audio arrives slower than real time, its utterance's clock is held back by as much (as a
+client's jitter buffer re-buffers): the server is not late for audio it has not got.
+
+A frame is late when the model thread hands it out after its own deadline on that clock:
+its time + the model's algorithmic latency (window + lookahead) + one window period of
+compute (the same budget the window deadlines give). Late frames are reported to the
+scheduler's observer (the server's metrics).
+
+Faults stay in their session: when a batched model step raises, each session of the batch
+is computed alone, and only a session whose own windows still fail is ended (INTERNAL).
 
 The model thread never waits for a client. Backpressure is per session and bounded:
 - input: a handler stops reading the client's messages while more than
@@ -57,6 +67,16 @@ class SchedulerConfig:
     stats_window: int = 4096          # model steps kept for statistics
 
 
+class SchedulerObserver:
+    """Hooks the model thread calls (the server's metrics); these defaults ignore them."""
+
+    def step(self, stats: StepStats) -> None:
+        """A model step finished."""
+
+    def frames_late(self, count: int) -> None:
+        """`count` utterance frames were handed out after their deadline."""
+
+
 @dataclass
 class Echo:
     time_code: float
@@ -84,6 +104,28 @@ class StepStats:
     ended_at: float
 
 
+class PlayoutClock:
+    """The wall time at which an utterance's audio time 0 plays: its first audio's arrival,
+    moved later whenever a chunk arrives later than real time after it."""
+
+    def __init__(self) -> None:
+        self.origin: float | None = None  # wall time of utterance time 0 (None: no audio yet)
+        self._time0 = 0.0  # session time code of the utterance's first sample
+
+    def heard(self, wall: float, time_code: float, first: bool) -> None:
+        """A chunk whose first sample has `time_code` arrived at `wall`."""
+        if first or self.origin is None:
+            self.origin, self._time0 = wall, time_code
+        else:
+            self.origin = max(self.origin, wall - (time_code - self._time0))
+
+    def late(self, time_codes, now: float, budget_s: float) -> int:
+        """How many of these frames are later than their time + `budget_s`."""
+        if self.origin is None:
+            return 0
+        return int((now > self.origin + (time_codes - self._time0) + budget_s).sum())
+
+
 class SessionHandle:
     """One session as seen by both sides. Commands go in from the event loop, events come
     out to it; `written` is counted by the handler as frames reach gRPC."""
@@ -103,23 +145,41 @@ class SessionHandle:
         self.pending_done = False
         self.failure: Failed | None = None  # set when the scheduler gave up on the session
         self.paused_since: float | None = None
-        self.utt_wall0: float | None = None  # wall time of the current utterance's first sample
+        self.clock = PlayoutClock()  # of the current utterance (model thread)
         self.idle_wall0 = time.monotonic()   # wall time the current idle period began
+        # Utterances the client began, as the event loop saw them: each flush and cancel is
+        # answered by one UtteranceEnd, and so is a last utterance with audio at end_of_audio.
+        self.utterances_closed = 0
+        self.speaking = False  # audio queued since the last flush or cancel
+        self.ended = False  # end_of_audio (or the client's half-close) queued
         fps = session.settings.output_fps
         self._max_unsent = max(1, int(scheduler.config.max_unsent_s * fps))
 
     # ---- event loop side
     def push(self, data: bytes, seconds: float) -> None:
         self.queued_in += seconds
+        self.speaking = self.speaking or bool(data)
         self._command("audio", data, seconds, time.monotonic())
 
     def flush(self) -> None:
+        self._close_utterance()
         self._command("flush")
 
     def cancel(self) -> None:
+        self._close_utterance()
         self._command("cancel")
 
+    def _close_utterance(self) -> None:
+        self.utterances_closed += 1
+        self.speaking = False
+
+    @property
+    def utterances_begun(self) -> int:
+        """UtteranceEnd events this session will have sent once its current utterance ends."""
+        return self.utterances_closed + self.speaking
+
     def end(self) -> None:
+        self.ended = True
         self._command("end")
 
     def input_backlog_s(self) -> float:
@@ -162,9 +222,13 @@ class SessionHandle:
 
 
 class Scheduler:
-    def __init__(self, model, config: SchedulerConfig = SchedulerConfig()) -> None:
+    def __init__(self, model, config: SchedulerConfig = SchedulerConfig(),
+                 observer: SchedulerObserver = SchedulerObserver()) -> None:
         self.model = model
         self.config = config
+        self.observer = observer
+        window_s = model.window_frames / model.layout.fps
+        self._late_budget_s = model.latency_s + window_s  # see the module docstring
         self._handles: list[SessionHandle] = []
         self._calls: collections.deque = collections.deque()
         self._cond = threading.Condition()
@@ -255,9 +319,12 @@ class Scheduler:
         now = time.monotonic()
         for h in handles:
             if not h.closed:
-                self._idle(h, now)
-                self._check_stall(h, now)
-                h.backlog_s = h.session.stream.ready_windows() * self.model.window_frames / self.model.layout.fps
+                try:
+                    self._idle(h, now)
+                    self._check_stall(h, now)
+                    h.backlog_s = h.session.stream.ready_windows() * self.model.window_frames / self.model.layout.fps
+                except Exception as err:  # noqa: BLE001 - ends this session only
+                    self._fail(h, err)
 
     def _apply(self, h: SessionHandle, now: float) -> None:
         """Apply queued commands in order; a flush in progress holds the rest."""
@@ -268,9 +335,9 @@ class Scheduler:
                 if kind == "audio":
                     data, seconds, wall = args
                     h.queued_out += seconds
-                    if not s.utterance_has_audio:
-                        h.utt_wall0 = wall
+                    first = not s.utterance_has_audio
                     time_code = s.push_audio(data)
+                    h.clock.heard(wall, time_code, first)
                     if s.settings.echo_audio:
                         h.emit(Echo(time_code, data))
                 elif kind == "flush":
@@ -305,9 +372,9 @@ class Scheduler:
     def _deadline(self, h: SessionHandle, now: float) -> float:
         s = h.session
         window_s = self.model.window_frames / self.model.layout.fps
-        if h.utt_wall0 is None:
+        if h.clock.origin is None:
             return now + window_s
-        due = h.utt_wall0 + s.stream.next_window_end / self.model.sample_rate
+        due = h.clock.origin + s.stream.next_window_end / self.model.sample_rate
         return due + window_s
 
     def _pick(self, handles: list[SessionHandle], now: float) -> list[SessionHandle]:
@@ -316,16 +383,23 @@ class Scheduler:
         return ready[: self.max_batch]
 
     def _step(self, batch: list[SessionHandle]) -> None:
-        jobs = [job for h in batch for job in h.session.stream.ready_jobs(self.config.encode_ahead)]
+        work = []
+        for h in batch:
+            try:  # may run the speech encoder (encode_ahead)
+                work.append((h, h.session.stream.ready_jobs(self.config.encode_ahead)))
+            except Exception as err:  # noqa: BLE001 - ends this session only
+                self._fail(h, err)
+        jobs = [job for _, session_jobs in work for job in session_jobs]
         t0 = time.perf_counter()
         try:
             self.model.run_windows(jobs)
-        except Exception as err:  # noqa: BLE001 - the whole batch failed: end its sessions
-            for h in batch:
-                self._fail(h, err)
-            return
-        t1 = time.perf_counter()
-        self.stats.append(StepStats(len(jobs), t1 - t0, time.monotonic()))
+        except Exception as err:  # noqa: BLE001 - find the session(s) at fault
+            batch = self._isolate(work, err)
+        else:
+            stats = StepStats(len(jobs), time.perf_counter() - t0, time.monotonic())
+            self.stats.append(stats)
+            self.observer.step(stats)
+            batch = [h for h, _ in work]
         for h in batch:
             try:
                 self._emit_block(h, h.session.collect())
@@ -333,8 +407,30 @@ class Scheduler:
             except Exception as err:  # noqa: BLE001
                 self._fail(h, err)
 
+    def _isolate(self, work: list[tuple[SessionHandle, list]], err: Exception) -> list[SessionHandle]:
+        """A batched step raised: compute each session's windows alone and end only the
+        sessions whose own windows fail. Returns the sessions that computed."""
+        if len(work) == 1:
+            self._fail(work[0][0], err)
+            return []
+        log.warning("a model step of %d sessions failed (%s); computing each session alone to find the faulty one",
+                    len(work), type(err).__name__)
+        computed = []
+        for h, jobs in work:
+            try:
+                self.model.run_windows(jobs)
+            except Exception as own:  # noqa: BLE001 - this session's windows fail on their own
+                self._fail(h, own)
+            else:
+                computed.append(h)
+        return computed
+
     def _emit_block(self, h: SessionHandle, block: FrameBlock | None) -> None:
         if block is not None:
+            if not block.idle:
+                late = h.clock.late(block.time_codes, time.monotonic(), self._late_budget_s)
+                if late:
+                    self.observer.frames_late(late)
             h.emit(block)
 
     # ---- idle face
@@ -372,6 +468,10 @@ class Scheduler:
                        f"the client did not read {unsent:.1f} s of frames for {self.config.stall_timeout_s:g} s; "
                        f"read the stream as fast as frames arrive")
 
+    def end_all(self, code: str, message: str) -> None:
+        """End every session with this status (graceful shutdown; run it on the model thread)."""
+        for h in list(self._handles):
+            self._fail(h, None, code, message)
 
     def _fail(self, h: SessionHandle, err: BaseException | None, code: str = "", message: str = "") -> None:
         if not code:
@@ -393,4 +493,5 @@ def _resolve(future: asyncio.Future, result, error) -> None:
         future.set_result(result)
 
 
-__all__ = ["Scheduler", "SchedulerConfig", "SessionHandle", "Echo", "Done", "Failed", "UtteranceEnd", "StepStats"]
+__all__ = ["Scheduler", "SchedulerConfig", "SchedulerObserver", "SessionHandle", "PlayoutClock", "Echo", "Done",
+           "Failed", "UtteranceEnd", "StepStats"]

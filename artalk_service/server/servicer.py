@@ -4,7 +4,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-import uuid
 from typing import AsyncIterator
 
 import grpc
@@ -14,26 +13,54 @@ from artalk_service import __version__
 from artalk_service.api.artalk.v1 import animation_pb2 as pb
 from artalk_service.api.artalk.v1 import service_pb2_grpc
 from artalk_service.audio import read_wav
-from artalk_service.audio.formats import AudioFormatError
+from artalk_service.audio.formats import MAX_SAMPLE_RATE_HZ, MIN_SAMPLE_RATE_HZ, AudioFormatError
 from artalk_service.retarget import MapLibrary, RetargetError
 from artalk_service.runtime.scheduler import Done, Echo, Failed, Scheduler, SessionHandle
 from artalk_service.runtime.session import FrameBlock, SessionSettings, UtteranceEnd
+from artalk_service.server.calls import abort_internal
 from artalk_service.server.limits import Limits
+from artalk_service.server.logs import SESSION_ID
+from artalk_service.server.metrics import ServerMetrics
 from artalk_service.server.validation import ENCODINGS, InvalidRequest, settings_from_proto
 
 log = logging.getLogger("artalk.server")
 
 
+class IdleTimeout(Exception):
+    """Answered with DEADLINE_EXCEEDED: the client sent nothing for Limits.idle_timeout_seconds."""
+
+
+class DrainStarted:
+    """Wakes a Stream's writer to check whether its call may end (graceful shutdown)."""
+
+
+SHUTTING_DOWN = "the server is shutting down; connect to another instance"
+
+
 class AnimationServicer(service_pb2_grpc.AnimationServicer):
-    def __init__(self, model, scheduler: Scheduler, limits: Limits, maps: MapLibrary) -> None:
+    def __init__(self, model, scheduler: Scheduler, limits: Limits, maps: MapLibrary,
+                 metrics: ServerMetrics) -> None:
         self.model = model
         self.scheduler = scheduler
         self.limits = limits
         self.maps = maps
+        self.metrics = metrics
         self.active_sessions = 0
+        metrics.active_sessions.set_function(lambda: self.active_sessions)
+        self.draining = False  # shutting down: no new calls; sessions end after their current utterance
+        self._streams: set[SessionHandle] = set()
+
+    def start_draining(self) -> None:
+        """Refuse new Stream and AnimateClip calls; end each Stream once the utterances it had
+        begun are finished (a call ended by end_of_audio ends OK, any other with UNAVAILABLE)."""
+        self.draining = True
+        for handle in self._streams:
+            handle.outbox.put_nowait(DrainStarted())
 
     # ------------------------------------------------------------ Stream
     async def Stream(self, request_iterator, context: grpc.aio.ServicerContext) -> AsyncIterator[pb.StreamResponse]:
+        if self.draining:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, SHUTTING_DOWN)
         if self.active_sessions >= self.limits.max_sessions:
             await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED,
                                 f"the server is at its limit of {self.limits.max_sessions} concurrent sessions; retry later")
@@ -42,7 +69,7 @@ class AnimationServicer(service_pb2_grpc.AnimationServicer):
             async for response in self._stream(request_iterator, context):
                 yield response
         except Exception as err:  # noqa: BLE001 - one session's failure must not reach the others
-            await _abort_internal(context, err)
+            await abort_internal(context, err)
         finally:
             self.active_sessions -= 1
 
@@ -51,18 +78,29 @@ class AnimationServicer(service_pb2_grpc.AnimationServicer):
         A reader task feeds the scheduler; neither ever blocks the model thread or another
         session (see runtime/scheduler.py for the backpressure rules)."""
         requests = aiter(requests)
-        first = await anext(requests, None)
+        try:
+            first = await self._next(requests)
+        except IdleTimeout as err:
+            await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, str(err))
+        except InvalidRequest as err:  # not a StreamRequest at all (server/calls.py)
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(err))
         if first is None or first.WhichOneof("message") != "config":
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
                                 "the first message of a Stream must be a SessionConfig (StreamRequest.config)")
         handle = await self._open_session(first.config, context)
         settings = handle.session.settings
-        yield pb.StreamResponse(started=self._started(settings))
         reader = asyncio.create_task(self._read(requests, handle), name="artalk-stream-reader")
+        self._streams.add(handle)
         written: dict[int, int] = {}  # utterance -> frames sent
-        sent = 0
-        try:
+        sent = finished = 0  # frames and utterance ends sent
+        drain_until = None  # draining: the call ends once this many utterances are finished
+        try:  # from here on, however the call ends (a client gone at the first yield too), the session is freed
+            yield pb.StreamResponse(started=self._started(settings))
             while True:
+                if self.draining:
+                    drain_until = handle.utterances_begun if drain_until is None else drain_until
+                    if finished >= drain_until and not handle.ended:  # after end_of_audio: Done, OK
+                        await context.abort(grpc.StatusCode.UNAVAILABLE, SHUTTING_DOWN)
                 event = await handle.outbox.get()
                 if handle.failure is not None:  # given up on: skip what is still queued
                     event = handle.failure
@@ -75,11 +113,13 @@ class AnimationServicer(service_pb2_grpc.AnimationServicer):
                     yield pb.StreamResponse(frames=self._frames(event, settings))
                     handle.wrote(n)
                     sent += n
+                    self.metrics.frames_sent.inc(n)
                 elif isinstance(event, Echo):
                     yield pb.StreamResponse(audio_echo=pb.AudioEcho(time_code=event.time_code, data=event.data))
                 elif isinstance(event, UtteranceEnd):
                     event = dataclasses.replace(event, frame_count=written.pop(event.utterance_index, 0))
                     yield pb.StreamResponse(utterance_finished=_utterance_finished(event))
+                    finished += 1
                 elif isinstance(event, Done):
                     yield pb.StreamResponse(status=self._status(handle, sent))
                     await reader  # a message after end_of_audio still ends the call with an error
@@ -89,9 +129,10 @@ class AnimationServicer(service_pb2_grpc.AnimationServicer):
                     return
                 elif isinstance(event, Failed):
                     if event.code == "INTERNAL" and event.error is not None:
-                        await _abort_internal(context, event.error)
+                        await abort_internal(context, event.error)
                     await context.abort(getattr(grpc.StatusCode, event.code), event.message)
         finally:
+            self._streams.discard(handle)
             handle.close()
             reader.cancel()
 
@@ -100,13 +141,17 @@ class AnimationServicer(service_pb2_grpc.AnimationServicer):
         Protocol errors go to the writer as Failed events (it ends the call)."""
         fmt, audio_seconds, utterance = handle.session.settings.audio_format, 0.0, 0
         try:
-            async for request in requests:
+            while (request := await self._next(requests)) is not None:
                 kind = request.WhichOneof("message")
                 if kind == "config":
                     raise InvalidRequest("config sent twice; a Stream takes exactly one SessionConfig, "
                                          "as its first message")
                 if kind == "audio":
                     data = request.audio.data
+                    if len(data) > self.limits.max_chunk_bytes:
+                        raise InvalidRequest(
+                            f"audio chunk of {len(data)} bytes exceeds the maximum of {self.limits.max_chunk_bytes} "
+                            f"bytes per chunk (max_chunk_bytes); send smaller chunks")
                     seconds = fmt.seconds(len(data))
                     if seconds > self.limits.max_chunk_seconds:
                         raise InvalidRequest(
@@ -127,7 +172,11 @@ class AnimationServicer(service_pb2_grpc.AnimationServicer):
                     utterance += 1
                 elif kind == "end_of_audio":
                     handle.end()
-                    async for extra in requests:
+                    try:
+                        extra = await self._next(requests)
+                    except IdleTimeout:  # no half-close: the session is complete, it just ends
+                        return
+                    if extra is not None:
                         raise InvalidRequest(f"received {extra.WhichOneof('message') or 'an empty message'} after "
                                              f"end_of_audio; nothing may follow end_of_audio")
                     return
@@ -136,10 +185,23 @@ class AnimationServicer(service_pb2_grpc.AnimationServicer):
             handle.end()  # half-close without end_of_audio ends the audio too
         except InvalidRequest as err:
             handle.outbox.put_nowait(Failed("INVALID_ARGUMENT", str(err)))
+        except IdleTimeout as err:
+            handle.outbox.put_nowait(Failed("DEADLINE_EXCEEDED", str(err)))
         except asyncio.CancelledError:
             raise
         except Exception as err:  # noqa: BLE001 - e.g. the call was cancelled by the client
             handle.outbox.put_nowait(Failed("CANCELLED", f"reading the request stream failed: {err}"))
+
+    async def _next(self, requests) -> pb.StreamRequest | None:
+        """The client's next message (None after its half-close). Only waiting for the client
+        counts as idle: a reader held back by backpressure is not waiting here."""
+        timeout = self.limits.idle_timeout_seconds
+        try:
+            return await asyncio.wait_for(anext(requests, None), timeout)
+        except asyncio.TimeoutError:
+            raise IdleTimeout(f"the client sent nothing for {timeout:g} s while the session was open "
+                              f"(idle_timeout_seconds); send audio (silence counts) to keep a session alive, "
+                              f"or end it with end_of_audio") from None
 
     async def _open_session(self, config: pb.SessionConfig, context) -> SessionHandle:
         try:
@@ -147,6 +209,8 @@ class AnimationServicer(service_pb2_grpc.AnimationServicer):
             handle = await self.scheduler.open(settings)
         except (InvalidRequest, ValueError) as err:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(err))
+        SESSION_ID.set(settings.session_id)  # this call's log records carry it
+        self.metrics.sessions.inc()
         log.info("session %s started (character %r, style %s, retarget %s)", settings.session_id,
                  settings.character_id, settings.style_name, settings.retarget.name)
         return handle
@@ -161,10 +225,12 @@ class AnimationServicer(service_pb2_grpc.AnimationServicer):
 
     # ------------------------------------------------------- AnimateClip
     async def AnimateClip(self, request: pb.AnimateClipRequest, context) -> pb.AnimateClipResponse:
+        if self.draining:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, SHUTTING_DOWN)
         try:
             return await self._animate_clip(request, context)
         except Exception as err:  # noqa: BLE001
-            await _abort_internal(context, err)
+            await abort_internal(context, err)
 
     async def _animate_clip(self, request: pb.AnimateClipRequest, context) -> pb.AnimateClipResponse:
         which = request.WhichOneof("audio")
@@ -187,6 +253,7 @@ class AnimationServicer(service_pb2_grpc.AnimationServicer):
             handle = await self.scheduler.open(dataclasses.replace(settings, echo_audio=False, idle_motion=False))
         except ValueError as err:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(err))
+        SESSION_ID.set(settings.session_id)
         frames = []
         try:  # the clip's windows are batched with the live sessions' (earliest deadline first)
             handle.push(data, seconds)
@@ -194,7 +261,7 @@ class AnimationServicer(service_pb2_grpc.AnimationServicer):
             while not isinstance(event := await handle.outbox.get(), Done):
                 if isinstance(event, Failed):
                     if event.code == "INTERNAL" and event.error is not None:
-                        await _abort_internal(context, event.error)
+                        await abort_internal(context, event.error)
                     await context.abort(getattr(grpc.StatusCode, event.code), event.message)
                 if isinstance(event, FrameBlock):
                     frames.extend(self._frames(event, settings).frames)
@@ -218,9 +285,10 @@ class AnimationServicer(service_pb2_grpc.AnimationServicer):
                            for name in sorted(model.style_presets)],
             limits=pb.Limits(max_chunk_seconds=lim.max_chunk_seconds, max_message_bytes=lim.max_message_bytes,
                              max_clip_seconds=lim.max_clip_seconds, max_session_seconds=lim.max_session_seconds,
-                             min_sample_rate_hz=lim.min_sample_rate_hz, max_sample_rate_hz=lim.max_sample_rate_hz,
+                             min_sample_rate_hz=MIN_SAMPLE_RATE_HZ, max_sample_rate_hz=MAX_SAMPLE_RATE_HZ,
                              max_output_fps=lim.max_output_fps, max_sessions=lim.max_sessions,
-                             idle_timeout_seconds=lim.idle_timeout_seconds),
+                             idle_timeout_seconds=lim.idle_timeout_seconds, max_chunk_bytes=lim.max_chunk_bytes,
+                             sessions_per_minute_per_token=lim.sessions_per_minute_per_token),
             audio_encodings=sorted(ENCODINGS))
 
     # ----------------------------------------------- ValidateRetargetMap
@@ -231,7 +299,7 @@ class AnimationServicer(service_pb2_grpc.AnimationServicer):
         except RetargetError as err:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(err))
         except Exception as err:  # noqa: BLE001
-            await _abort_internal(context, err)
+            await abort_internal(context, err)
         return pb.ValidateRetargetMapResponse(name=retarget.name, channel_names=retarget.names,
                                               rotation_channels=retarget.rotation_names)
 
@@ -261,13 +329,3 @@ def _latency(model) -> pb.AlgorithmicLatency:
 def _utterance_finished(end: UtteranceEnd) -> pb.UtteranceFinished:
     return pb.UtteranceFinished(utterance_index=end.utterance_index, start_time=end.start_time,
                                 end_time=end.end_time, frame_count=end.frame_count, cancelled=end.cancelled)
-
-
-async def _abort_internal(context, err: Exception) -> None:
-    """End the call with INTERNAL and an id that finds the traceback in the log; aborts pass through."""
-    if isinstance(err, grpc.aio.AbortError):
-        raise err
-    error_id = uuid.uuid4().hex[:12]
-    log.exception("internal error %s", error_id, exc_info=err)
-    await context.abort(grpc.StatusCode.INTERNAL, f"internal error (id {error_id}); the server log has details")
-

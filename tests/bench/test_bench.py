@@ -18,7 +18,7 @@ def test_console_script_is_declared():
 def test_quick_bench_writes_every_figure(tmp_path):
     out = tmp_path / "bench.json"
     proc = subprocess.run([sys.executable, "-m", "artalk_service.bench.cli", "--quick", "--tiny", "--threads", "1",
-                           "--out", str(out)], capture_output=True, text=True, timeout=300, cwd=ROOT)
+                           "--backend", "torch", "--out", str(out)], capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-3000:]
     r = json.loads(out.read_text())
     assert r["offline"]["rtf_best"] > 0 and r["offline"]["frames"] == 100

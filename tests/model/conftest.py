@@ -1,13 +1,6 @@
 import numpy as np
 import pytest
 
-from artalk_service.model import ModelConfig, MotionModel
-
-
-@pytest.fixture(scope="session")
-def tiny_model() -> MotionModel:
-    return MotionModel.untrained(ModelConfig.tiny(), seed=0)
-
 
 @pytest.fixture(scope="session")
 def speechlike() -> np.ndarray:

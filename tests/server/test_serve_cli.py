@@ -11,7 +11,7 @@ def test_retarget_dir_must_be_a_folder(tmp_path):
 def test_retarget_dir_reaches_the_server(tmp_path, monkeypatch):
     seen = {}
 
-    async def fake_serve(model, host, port, retarget_dir=None):
+    async def fake_serve(model, config, retarget_dir=None):
         seen.update(model=model, retarget_dir=retarget_dir)
 
     monkeypatch.setattr(cli, "load_model", lambda *args: "model")

@@ -27,6 +27,12 @@ if _version_not_supported:
 
 class AnimationStub:
     """Speech-driven facial animation for game characters.
+
+    Authentication: when the server is configured with bearer tokens, every
+    call (server reflection included, grpc.health.v1.Health excepted) sends
+    the metadata `authorization: Bearer <token>`. No such header, or a
+    malformed one, is answered with UNAUTHENTICATED; a well-formed token the
+    server does not know with PERMISSION_DENIED.
     """
 
     def __init__(self, channel):
@@ -59,6 +65,12 @@ class AnimationStub:
 
 class AnimationServicer:
     """Speech-driven facial animation for game characters.
+
+    Authentication: when the server is configured with bearer tokens, every
+    call (server reflection included, grpc.health.v1.Health excepted) sends
+    the metadata `authorization: Bearer <token>`. No such header, or a
+    malformed one, is answered with UNAUTHENTICATED; a well-formed token the
+    server does not know with PERMISSION_DENIED.
     """
 
     def Stream(self, request_iterator, context):
@@ -124,6 +136,12 @@ def add_AnimationServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class Animation:
     """Speech-driven facial animation for game characters.
+
+    Authentication: when the server is configured with bearer tokens, every
+    call (server reflection included, grpc.health.v1.Health excepted) sends
+    the metadata `authorization: Bearer <token>`. No such header, or a
+    malformed one, is answered with UNAUTHENTICATED; a well-formed token the
+    server does not know with PERMISSION_DENIED.
     """
 
     @staticmethod

@@ -1,0 +1,71 @@
+"""Server logging: one JSON object per line (or plain text), with the session id.
+
+Every record carries the id of the session it concerns: the gRPC handler of a session sets
+`SESSION_ID` for its task, and code on other threads passes `extra={"session_id": ...}`.
+A record may carry an `error_id` (`extra`), the id a client got with an INTERNAL status.
+Records hold what the code wrote in its message and nothing of the request: no audio, no
+tokens, no payloads.
+"""
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import time
+
+SESSION_ID: contextvars.ContextVar[str] = contextvars.ContextVar("artalk_session_id", default="")
+
+
+class SessionFilter(logging.Filter):
+    """Gives every record a `session_id` (empty outside a session)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not getattr(record, "session_id", ""):
+            record.session_id = SESSION_ID.get()
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {"time": _utc(record.created), "level": record.levelname, "logger": record.name,
+                 "message": record.getMessage()}
+        for key in ("session_id", "error_id"):
+            if value := getattr(record, key, ""):
+                entry[key] = value
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+class TextFormatter(logging.Formatter):
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s%(ids)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        ids = [f"{key}={value}" for key in ("session_id", "error_id") if (value := getattr(record, key, ""))]
+        record.ids = f" [{' '.join(ids)}]" if ids else ""
+        return super().format(record)
+
+
+FORMATTERS = {"json": JsonFormatter, "text": TextFormatter}  # config.LOG_FORMATS
+
+
+def log_handler(log_format: str = "json", stream=None) -> logging.Handler:
+    """A handler writing records to `stream` (default stderr) in `log_format` ("json" or "text")."""
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(SessionFilter())
+    handler.setFormatter(FORMATTERS[log_format]())
+    return handler
+
+
+def configure_logging(log_format: str = "json", level: str | int = "INFO") -> None:
+    """Route every log record to stderr in `log_format`."""
+    logging.basicConfig(level=level, handlers=[log_handler(log_format)], force=True)
+
+
+def _utc(created: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(created)) + f".{int(created % 1 * 1000):03d}Z"
+
+
+__all__ = ["SESSION_ID", "FORMATTERS", "JsonFormatter", "TextFormatter", "SessionFilter", "log_handler",
+           "configure_logging"]

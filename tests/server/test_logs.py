@@ -1,0 +1,99 @@
+"""Structured logs: one JSON object a line, with session ids; never audio or tokens."""
+from __future__ import annotations
+
+import contextvars
+import io
+import json
+import logging
+
+import grpc
+import pytest
+
+from artalk_service.api.artalk.v1 import animation_pb2 as pb
+from artalk_service.client import AnimationClient
+from artalk_service.model import ModelConfig, MotionModel
+from artalk_service.server.config import AuthConfig, ServerConfig
+from artalk_service.server.logs import SESSION_ID, log_handler
+
+
+@pytest.fixture
+def captured():
+    """Every log record of the process, as the server's handler writes them (JSON)."""
+    stream = io.StringIO()
+    root = logging.getLogger()
+    handler, level = log_handler("json", stream), root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    yield stream
+    root.removeHandler(handler)
+    root.setLevel(level)
+
+
+def lines(stream: io.StringIO) -> list[dict]:
+    return [json.loads(line) for line in stream.getvalue().splitlines()]
+
+
+def test_json_lines_carry_time_level_logger_message_and_ids(captured):
+    log = logging.getLogger("artalk.test")
+
+    def in_session() -> None:
+        SESSION_ID.set("session-7")
+        log.info("frames for %s", "someone")
+        try:
+            raise ValueError("boom")
+        except ValueError:
+            log.error("failed", exc_info=True, extra={"error_id": "abc123"})
+
+    log.info("outside")
+    contextvars.copy_context().run(in_session)
+    log.warning("other thread", extra={"session_id": "session-8"})
+    outside, inside, failed, other = lines(captured)
+    assert set(outside) == {"time", "level", "logger", "message"}
+    assert outside["logger"] == "artalk.test" and outside["time"].endswith("Z")
+    assert (inside["message"], inside["session_id"], inside["level"]) == ("frames for someone", "session-7", "INFO")
+    assert failed["error_id"] == "abc123" and "ValueError: boom" in failed["exception"]
+    assert other["session_id"] == "session-8"
+
+
+def test_text_format_shows_the_ids():
+    stream = io.StringIO()
+    log = logging.getLogger("artalk.test.text")
+    log.addHandler(handler := log_handler("text", stream))
+    log.propagate = False
+    try:
+        log.warning("hello", extra={"session_id": "s1", "error_id": "e1"})
+    finally:
+        log.removeHandler(handler)
+        log.propagate = True
+    assert stream.getvalue().rstrip().endswith("WARNING artalk.test.text [session_id=s1 error_id=e1]: hello")
+
+
+def test_server_logs_hold_no_audio_and_no_tokens(server_thread, tmp_path, captured):
+    tokens = tmp_path / "tokens"
+    tokens.write_text("token-for-the-log-test-0123456789\n")
+    srv = server_thread(MotionModel.untrained(ModelConfig.tiny()),
+                        ServerConfig(port=0, auth=AuthConfig(tokens_file=tokens)))
+    audio = b"AUDIO-CONTENT-MARKER" * 800  # valid PCM16: 0.5 s at 16 kHz
+    config = pb.SessionConfig(session_id="logged-session", audio_format=pb.AudioFormat(
+        encoding=pb.AUDIO_ENCODING_PCM_S16LE, sample_rate_hz=16000, channels=1))
+    messages = [pb.StreamRequest(config=config), pb.StreamRequest(audio=pb.AudioChunk(data=audio)),
+                pb.StreamRequest(end_of_audio=pb.EndOfAudio())]
+    try:
+        with AnimationClient(srv.target) as client:
+            good = [("authorization", "Bearer token-for-the-log-test-0123456789")]
+            list(client.stub.Stream(iter(messages), metadata=good, timeout=60))
+            with pytest.raises(grpc.RpcError) as refused:
+                list(client.stub.Stream(iter(messages), metadata=[("authorization", "Bearer wrong-token-42")],
+                                        timeout=60))
+            assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
+            with pytest.raises(grpc.RpcError):  # audio of a broken length: a session that fails
+                list(client.stub.Stream(iter([messages[0], pb.StreamRequest(audio=pb.AudioChunk(data=audio[:-1]))]),
+                                        metadata=good, timeout=60))
+    finally:
+        srv.stop()
+    text = captured.getvalue()
+    records = lines(captured)
+    assert any(r.get("session_id") == "logged-session" for r in records)
+    assert any("PERMISSION_DENIED" in r["message"] for r in records)
+    for secret in ("AUDIO-CONTENT-MARKER", "token-for-the-log-test", "wrong-token-42"):
+        assert secret not in text
