@@ -124,7 +124,7 @@ class BenchServer:
         self._thread.join(timeout=10)
 
 
-def _rss_mb() -> float:
+def rss_mb() -> float:
     with open("/proc/self/status") as f:
         for line in f:
             if line.startswith("VmRSS:"):
@@ -144,7 +144,7 @@ def run_load(server: BenchServer, pcm_16k: bytes, spec: LoadSpec, playout_delay:
     ctx = mp.get_context("spawn")
     results = ctx.Queue()
     proc = ctx.Process(target=_client_process, args=(server.target, pcm_16k, spec, seed, results), daemon=True)
-    rss0, cpu0, wall0 = _rss_mb(), os.times(), time.monotonic()
+    rss0, cpu0, wall0 = rss_mb(), os.times(), time.monotonic()
     torch_gpu = model.backend.name == "torch" and model.device.type == "cuda"  # onnxruntime's arena: not measured
     if torch_gpu:
         torch.cuda.reset_peak_memory_stats(model.device)
@@ -153,7 +153,7 @@ def run_load(server: BenchServer, pcm_16k: bytes, spec: LoadSpec, playout_delay:
 
     def sample() -> None:  # the server's resident memory while the streams run
         while not done.wait(0.1):
-            peak[0] = max(peak[0], _rss_mb())
+            peak[0] = max(peak[0], rss_mb())
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()

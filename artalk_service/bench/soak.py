@@ -34,7 +34,7 @@ import numpy as np
 
 from artalk_service.api.artalk.v1 import animation_pb2 as pb
 from artalk_service.bench.checks import call_problems, run_context, stream_call
-from artalk_service.bench.load import BenchServer, _rss_mb
+from artalk_service.bench.load import BenchServer, rss_mb
 
 BEHAVIOURS = ("complete", "complete", "complete", "cancel_call", "drop_connection", "stop_reading", "idle_and_leave")
 RSS_BOUND_MB = 50.0  # growth allowed over the measured run, after the warm-up
@@ -59,7 +59,7 @@ def measure(server: BenchServer) -> Resources:
     async def tasks() -> int:
         return len(asyncio.all_tasks()) - 1  # not this one
     count = asyncio.run_coroutine_threadsafe(tasks(), server.loop).result(timeout=10)
-    return Resources(count, threading.active_count(), len(os.listdir("/proc/self/fd")), _rss_mb())
+    return Resources(count, threading.active_count(), len(os.listdir("/proc/self/fd")), rss_mb())
 
 
 class SoakClient:

@@ -13,7 +13,7 @@ from ..layout import get_layout
 from .autoencoder import MotionAutoencoder
 from .config import ModelConfig
 from .quantizer import resize
-from .sampling import sample_bits
+from .sampling import draw_bits
 from .speech import SpeechEncoder
 from .style import StyleEncoder
 from .transformer import ScaleTransformer
@@ -138,14 +138,3 @@ class ARTalk(nn.Module):
         quantizer = self.autoencoder.quantizer
         return self.autoencoder.decode(quantizer.bits_to_latent(prev_bits_BND), quantizer.bits_to_latent(bits_BND))
 
-
-def draw_bits(logits_BsD2: torch.Tensor, temperature_B: torch.Tensor, top_p_B: torch.Tensor,
-              generators: list[torch.Generator | None]) -> torch.Tensor:
-    """One scale's bits (B, s, D) from its logits, for every backend. Random draws only for
-    sampling rows; each window has its own generator, so skipping greedy rows changes
-    nothing for the others."""
-    uniform_BsD = torch.zeros(logits_BsD2.shape[:-1])
-    for i, t in enumerate(temperature_B.tolist()):
-        if t > 0:
-            uniform_BsD[i] = torch.rand(uniform_BsD.shape[1:], generator=generators[i])
-    return sample_bits(logits_BsD2, temperature_B, top_p_B, uniform_BsD.to(logits_BsD2.device))

@@ -70,9 +70,10 @@ def resolve_backend(name: str, device: torch.device) -> str:
     """`auto` -> the backend artalk-bench measured faster on this kind of device."""
     if name != "auto":
         return name
-    # CPU: onnxruntime. On the 2-core reference VM (benchmarks/results/cpu-2core-*.json) it ran
-    # 8.2x real time offline against torch's 4.8x and a model step in 34 ms p50 against 80 ms,
-    # at 0.10 against 0.15 cores per live stream (its memory arena costs ~450 MB more RSS).
+    # CPU: onnxruntime. On the quiet 2-core reference VM it ran 19-22x real time offline against
+    # torch's 13x, a one-stream model step in 34 / 41 ms p50 / p99 against 72 / 80 ms, and held
+    # 16 real-time streams against 8 (cpu-2core-onnxruntime-quiet.json, cpu-2core.json); its
+    # memory arena costs ~450 MB more RSS.
     # CUDA: torch, until a GPU run of the same benchmark says otherwise (none measured yet).
     if device.type == "cpu" and importlib.util.find_spec("onnxruntime") is not None:
         return "onnxruntime"

@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .artalk import draw_bits
 from .config import ModelConfig
+from .sampling import draw_bits
 from .stream import MotionModel
 from .transformer import scale_mask
 

@@ -26,3 +26,15 @@ def sample_bits(logits_BlD2: torch.Tensor, temperature_B: torch.Tensor, top_p_B:
     keep_both = torch.maximum(p1_BlD, 1 - p1_BlD) < top_p_B[:, None, None]
     sampled = torch.where(keep_both, uniform_BlD < p1_BlD, greedy_BlD)
     return torch.where((temperature_B > 0)[:, None, None], sampled, greedy_BlD)
+
+
+def draw_bits(logits_BsD2: torch.Tensor, temperature_B: torch.Tensor, top_p_B: torch.Tensor,
+              generators: list[torch.Generator | None]) -> torch.Tensor:
+    """One scale's bits (B, s, D) from its logits, for every backend. Random draws only for
+    sampling rows; each window has its own generator, so skipping greedy rows changes
+    nothing for the others."""
+    uniform_BsD = torch.zeros(logits_BsD2.shape[:-1])
+    for i, t in enumerate(temperature_B.tolist()):
+        if t > 0:
+            uniform_BsD[i] = torch.rand(uniform_BsD.shape[1:], generator=generators[i])
+    return sample_bits(logits_BsD2, temperature_B, top_p_B, uniform_BsD.to(logits_BsD2.device))

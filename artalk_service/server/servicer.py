@@ -196,9 +196,10 @@ class AnimationServicer(service_pb2_grpc.AnimationServicer):
         """The client's next message (None after its half-close). Only waiting for the client
         counts as idle: a reader held back by backpressure is not waiting here."""
         timeout = self.limits.idle_timeout_seconds
-        try:
-            return await asyncio.wait_for(anext(requests, None), timeout)
-        except asyncio.TimeoutError:
+        try:  # asyncio.timeout, not wait_for: no extra task per client message
+            async with asyncio.timeout(timeout):
+                return await anext(requests, None)
+        except TimeoutError:
             raise IdleTimeout(f"the client sent nothing for {timeout:g} s while the session was open "
                               f"(idle_timeout_seconds); send audio (silence counts) to keep a session alive, "
                               f"or end it with end_of_audio") from None
