@@ -16,8 +16,8 @@ from artalk_service.data.styles import StyleProfile
 from artalk_service.layout import ARKIT61
 
 FPS = ARKIT61.fps
-_BOUNDARY_BLINK_P = 0.55  # chance of a blink when a phrase ends
-_MIN_BLINK_GAP_S = 0.45
+BOUNDARY_BLINK_P = 0.55  # chance of a blink when a phrase ends
+MIN_BLINK_GAP_S = 0.45
 
 
 def smooth_noise(rng: np.random.Generator, num: int, timescale_s: float) -> np.ndarray:
@@ -51,25 +51,33 @@ def blink_times(
     events += [
         start + 0.05
         for start, _ in prosody.pauses
-        if start > 0.2 and rng.random() < _BOUNDARY_BLINK_P
+        if start > 0.2 and rng.random() < BOUNDARY_BLINK_P
     ]
     kept: list[float] = []
     for t in sorted(events):
-        if not kept or t - kept[-1] >= _MIN_BLINK_GAP_S:
+        if not kept or t - kept[-1] >= MIN_BLINK_GAP_S:
             kept.append(t)
     return kept
 
 
+def blink_peak(start: float) -> float:
+    """The closed-lid moment of a blink starting at `start` s: a frame centre ~80 ms later."""
+    return float((np.round(start * FPS + 2) + 0.5) / FPS)
+
+
+def blink_shape(times: np.ndarray, peak: float, depth: float) -> np.ndarray:
+    """One blink: lids close in ~80 ms to `depth`, stay ~40 ms, open in ~160 ms."""
+    d = times - peak
+    closing = 0.5 * (1 + np.cos(np.pi * np.clip(-d / 0.08, 0, 1)))
+    opening = 0.5 * (1 + np.cos(np.pi * np.clip((d - 0.04) / 0.16, 0, 1)))
+    return depth * np.where(d < 0, closing, opening)
+
+
 def blink_curve(times: np.ndarray, starts: list[float], rng: np.random.Generator) -> np.ndarray:
-    """Lids close in ~80 ms, stay ~40 ms, open in ~160 ms; the peak lands on a frame."""
+    """The blinks starting at `starts`, each of a random depth."""
     curve = np.zeros_like(times)
     for start in starts:
-        peak = (np.round(start * FPS + 2) + 0.5) / FPS  # a frame centre ~80 ms after onset
-        depth = rng.uniform(0.85, 1.0)
-        d = times - peak
-        closing = 0.5 * (1 + np.cos(np.pi * np.clip(-d / 0.08, 0, 1)))
-        opening = 0.5 * (1 + np.cos(np.pi * np.clip((d - 0.04) / 0.16, 0, 1)))
-        curve = np.maximum(curve, depth * np.where(d < 0, closing, opening))
+        curve = np.maximum(curve, blink_shape(times, blink_peak(start), rng.uniform(0.85, 1.0)))
     return curve
 
 

@@ -17,6 +17,8 @@ targets, or for real speech the articulation model driven by force-aligned phone
 - sync_lag_ms: the lag that maximises the cross-correlation of the lip gap with the
   reference's lip gap (1 ms resolution, +-300 ms, pooled over clips); > 0: the mouth is late.
 - fdd: upper-face dynamics deviation, mean over brow/eye channels of |std_t(x) - std_t(ref)|.
+- *_ci: 95 % bootstrap intervals over clips (BOOTSTRAP resamples, fixed seed) of the
+  closure rate and the sync lag, to tell a difference between systems from noise.
 - blinks_per_min: rising crossings of 0.5 by the mean EyeBlink (re-armed below 0.3).
 - head_std_deg: standard deviation over time of head yaw, pitch and roll, mean of the three.
 """
@@ -34,6 +36,7 @@ CLOSED_GAP = 0.08
 OPEN_GAP = 0.25
 TOLERANCE_S = 0.02
 MAX_LAG_S, LAG_STEP_S = 0.3, 0.001
+BOOTSTRAP = 500
 
 BILABIALS = ("p", "b", "m")
 OPEN_VOWELS = ("aa", "ae", "ao", "aw", "ay")
@@ -131,11 +134,13 @@ def blinks_per_minute(motion: np.ndarray) -> tuple[int, float]:
 def evaluate(clips: list[Clip]) -> dict:
     """Pooled metrics of one system over clips (NaN where a metric has no data)."""
     events = {"closure": [], "opening": [], "rounded": [], "spread": []}
-    mean_err, max_err, fdd, head, lag_sum = [], [], [], [], None
+    mean_err, max_err, fdd, head, lag_curves, closures = [], [], [], [], [], []
     blinks, seconds, lag_weight = 0, 0.0, 0.0
     for clip in clips:
-        for k, v in phone_events(clip).items():
+        clip_events = phone_events(clip)
+        for k, v in clip_events.items():
             events[k] += v
+        closures.append(clip_events["closure"])
         n, s = blinks_per_minute(clip.motion)
         blinks, seconds = blinks + n, seconds + s
         head.append(np.degrees(clip.motion[:, HEAD].std(0)).mean())
@@ -146,13 +151,14 @@ def evaluate(clips: list[Clip]) -> dict:
             max_err.append(err.max(1))
             fdd.append(np.abs(clip.motion[:, UPPER].std(0) - ref[:, UPPER].std(0)).mean())
             lags, corr = lag_curve(lip_gap(clip.motion[: len(ref)]), lip_gap(ref))
-            lag_sum = corr * len(ref) if lag_sum is None else lag_sum + corr * len(ref)
+            lag_curves.append(corr * len(ref))
             lag_weight += len(ref)
 
     def rate(v):
         return float(np.mean(v)) if v else float("nan")
 
     nan = float("nan")
+    lag_sum = np.sum(lag_curves, 0) if lag_curves else None
     return {
         "clips": len(clips), "seconds": round(seconds, 1),
         "mouth_mean_err": float(np.concatenate(mean_err).mean()) if mean_err else nan,
@@ -163,7 +169,27 @@ def evaluate(clips: list[Clip]) -> dict:
         "rounding_n": [len(events["rounded"]), len(events["spread"])],
         "sync_lag_ms": float(lags[np.argmax(lag_sum)]) if lag_sum is not None else nan,
         "sync_corr": float(lag_sum.max() / lag_weight) if lag_sum is not None else nan,
+        **bootstrap_intervals(closures, lag_curves, lags if lag_curves else None),
         "fdd": float(np.mean(fdd)) if fdd else nan,
         "blinks_per_min": 60 * blinks / seconds if seconds else nan,
         "head_std_deg": float(np.mean(head)) if head else nan,
     }
+
+
+def bootstrap_intervals(closures: list[list[bool]], lag_curves: list[np.ndarray], lags_ms) -> dict:
+    """95 % intervals of the pooled closure rate and sync lag, clips resampled with replacement."""
+    rng, n = np.random.default_rng(0), len(closures)
+    if n < 2:
+        return {}
+    picks = rng.integers(0, n, (BOOTSTRAP, n))
+    out = {}
+    hits = np.array([sum(c) for c in closures], float)
+    totals = np.array([len(c) for c in closures], float)
+    if totals.sum():
+        rates = hits[picks].sum(1) / np.maximum(totals[picks].sum(1), 1)
+        out["closure_ci"] = [float(v) for v in np.percentile(rates, [2.5, 97.5])]
+    if len(lag_curves) == n:
+        curves = np.stack(lag_curves)
+        best = np.array([lags_ms[np.argmax(curves[p].sum(0))] for p in picks])
+        out["sync_lag_ci_ms"] = [float(v) for v in np.percentile(best, [2.5, 97.5])]
+    return out

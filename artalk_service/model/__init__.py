@@ -24,6 +24,6 @@ def default_model_path() -> Path:
 def load_default_model(device: str | torch.device = "cpu") -> MotionModel:
     path = default_model_path()
     if not path.is_file():
-        raise FileNotFoundError(f"no bundled model at {path}: train one (python -m artalk_service.train) "
+        raise FileNotFoundError(f"no bundled model at {path}: train one (artalk-train vq, then artalk-train ar --install) "
                                 f"or use MotionModel.untrained(ModelConfig()) for an untrained stand-in")
     return MotionModel.load(path, device)

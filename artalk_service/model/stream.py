@@ -25,6 +25,7 @@ import torch
 from ..layout import MotionLayout, get_layout
 from .artalk import ARTalk
 from .backend import NetworkBackend, TorchBackend
+from .blinks import BlinkProcess, blink_rate
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import SAMPLE_RATE, ModelConfig
 from .sampling import window_generator
@@ -267,6 +268,7 @@ class MotionStream:
                  initial_bits_ND: torch.Tensor):
         self.model, self.options, self.style_C = model, options, style_C
         self._bits_ND = initial_bits_ND  # motion context: the previous window's codes
+        self._blinks = BlinkProcess(model.layout, blink_rate(options.style), options.seed)
         self._utterance = 0
         self._new_utterance()
 
@@ -359,6 +361,8 @@ class MotionStream:
         if job.utterance != self._utterance or job.window != self._window:
             return  # stale: cancelled, flushed, or computed twice
         self._bits_ND, self._handed_out = bits_ND, False
+        heard = (self.model.window_frames + self.model.lookahead_frames) * self.model.frame_samples
+        self._blinks.layer(frames_WC, self._window_audio(job.window)[-heard:])  # the window + lookahead
         self._frames.append(frames_WC)
         self._window += 1
         # drop audio no later window's context reaches back to

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from artalk_service.data.upper_face import blink_shape
 from artalk_service.layout import BLINK_CHANNELS, HEAD_CHANNELS, MotionLayout
+from artalk_service.model.blinks import BLINK_SPAN_S
 
 EYE_CHANNELS = ("LeftEyeYaw", "LeftEyePitch", "RightEyeYaw", "RightEyePitch")
 EASE_S = 0.12           # time constant of the ease from the last spoken face to rest
-BLINK_S = 0.18          # one blink, closed at its middle
 BLINK_GAP_S = (2.0, 5.0)  # seconds between blinks, uniform
 HEAD_AMPLITUDE = 0.025  # radians, per head axis
 EYE_AMPLITUDE = 0.04    # radians
@@ -28,7 +29,7 @@ class IdleFace:
         # three slow incommensurate sinusoids per axis: smooth, never periodic to the eye
         self._freq = rng.uniform(0.05, 0.35, (3, len(self._head)))
         self._phase = rng.uniform(0, 2 * np.pi, (3, len(self._head)))
-        self._gaps = np.cumsum(rng.uniform(*BLINK_GAP_S, 4096))  # blink centres from idle start
+        self._gaps = np.cumsum(rng.uniform(*BLINK_GAP_S, 4096))  # blink peaks from idle start
         self._gaze_times = np.cumsum(rng.uniform(0.8, 2.5, 4096))  # eye saccades
         self._gaze = rng.uniform(-EYE_AMPLITUDE, EYE_AMPLITUDE, (4097, 2))
 
@@ -36,10 +37,9 @@ class IdleFace:
         """Native frames (len(t), channels) at `t_s` seconds since the idle period began."""
         t = np.asarray(t_s, np.float64)[:, None]
         out = (last_face[None, :] * np.exp(-t / EASE_S)).astype(np.float64)  # eased to rest (0)
-        # blinks: raised-cosine pulses at the scheduled centres (the first after 0.5 s)
-        centres = self._gaps[np.searchsorted(self._gaps, t[:, 0] - BLINK_S, side="left").clip(0, len(self._gaps) - 1)]
-        phase = (t[:, 0] - centres) / BLINK_S
-        blink = np.where(np.abs(phase) < 0.5, 0.5 + 0.5 * np.cos(2 * np.pi * phase), 0.0)
+        # blinks peak at the scheduled times (the first after 2 s), shaped as in speech
+        peaks = self._gaps[np.searchsorted(self._gaps, t[:, 0] - BLINK_SPAN_S).clip(0, len(self._gaps) - 1)]
+        blink = blink_shape(t[:, 0], peaks, 1.0)
         out[:, self._blink] = np.maximum(out[:, self._blink], blink[:, None])
         rise = 1 - np.exp(-t / 0.5)  # motion fades in
         head = np.sin(2 * np.pi * self._freq[None] * t[:, :, None] + self._phase[None]).sum(1) / 3 * HEAD_AMPLITUDE

@@ -1,6 +1,5 @@
-"""Training: the motion autoencoder, then the AR transformer (see trainer.py)."""
+"""Training: the motion autoencoder, then the AR transformer (stages.py, artalk-train)."""
 from .config import StageConfig, TrainConfig
-from .trainer import train
 from .windows import WindowCorpus
 
-__all__ = ["StageConfig", "TrainConfig", "WindowCorpus", "train"]
+__all__ = ["StageConfig", "TrainConfig", "WindowCorpus"]

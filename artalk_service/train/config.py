@@ -39,7 +39,13 @@ class TrainConfig:
     checkpoint_every: int = 250     # steps between resumable checkpoints (and model exports)
     feature_dropout: float = 0.1    # dropout on the frozen Whisper features while training (regulariser)
     lip_gap_weight: float = 0.0     # stage 1: extra L1 on the lip opening (closures, open vowels)
+    phone_loss_weight: float = 0.0  # stage 2: auxiliary phone classification of the adapted speech
+                                    # features (needs model.speech.phone_classes)
     free_running_utterances: int = 4  # held-out utterances generated at each transformer evaluation
+
+    def __post_init__(self) -> None:
+        if self.phone_loss_weight > 0 and not self.model.speech.phone_classes:
+            raise ValueError("phone_loss_weight > 0 needs model.speech.phone_classes (40: data.phones.PHONES)")
 
     @classmethod
     def tiny(cls) -> TrainConfig:

@@ -35,6 +35,7 @@ from .trainer import (WhisperCache, _normalised_windows, eval_autoencoder, free_
 from .windows import WindowCorpus
 
 Log = Callable[[dict], None]
+STAGE1_PREFIXES = ("autoencoder.", "motion_")
 
 
 def _atomic_save(obj, path: Path) -> None:
@@ -152,7 +153,13 @@ def load_vq(cfg: TrainConfig, run: Path, device) -> ARTalk:
         raise FileNotFoundError(f"{path} is missing: run the vq stage first (artalk-train vq)")
     torch.manual_seed(cfg.seed + 10)  # the stage 2 parts start from this seed
     net = ARTalk(cfg.model).to(device)
-    _load_trainable(net, torch.load(path, map_location=device, weights_only=False)["net"])
+    # only stage 1's results: the autoencoder and the motion statistics
+    state = {k: v for k, v in torch.load(path, map_location=device, weights_only=False)["net"].items()
+             if k.startswith(STAGE1_PREFIXES)}
+    missing = [k for k in net.state_dict() if k.startswith(STAGE1_PREFIXES) and k not in state]
+    if missing:
+        raise ValueError(f"{path} does not match the model's autoencoder: missing {missing[:5]}")
+    net.load_state_dict(state, strict=False)
     net.autoencoder.eval().requires_grad_(False)
     return net
 
@@ -181,7 +188,8 @@ def train_ar(cfg: TrainConfig, train: WindowCorpus, heldout: WindowCorpus, run: 
         feats = cache.features(examples)
         if feature_dropout > 0:
             feats = F.dropout(feats, feature_dropout)
-        return transformer_loss(net, feats, style_BC, prev_bits, bits)
+        phones = torch.from_numpy(corpus.phone_labels(examples)).to(device) if cfg.phone_loss_weight else None
+        return transformer_loss(net, feats, style_BC, prev_bits, bits, phones, cfg.phone_loss_weight)
 
     def step_fn(rng):
         return loss_on(train, train_cache, train.sample(rng, stage.batch_size), rng, cfg.style_dropout,

@@ -1,11 +1,9 @@
-"""Two-stage training: the motion autoencoder, then (autoencoder frozen) the AR transformer
-with its speech adapter and style encoder. Produces a `MotionModel` with style presets."""
+"""The pieces both training stages use (stages.py runs them): optimiser and schedule, the
+frozen Whisper feature cache, batches of normalised windows and styles, evaluations."""
 from __future__ import annotations
 
 import hashlib
 import math
-import time
-from typing import Callable
 
 import numpy as np
 import torch
@@ -14,11 +12,10 @@ import torch.nn as nn
 from ..layout import get_layout
 from ..model import MotionModel, StreamOptions
 from ..model.artalk import ARTalk
-from ..model.losses import autoencoder_loss, code_targets, transformer_loss
-from .config import StageConfig, TrainConfig
+from ..model.losses import autoencoder_loss
+from .config import StageConfig
 from .windows import WindowCorpus
 
-Log = Callable[[dict], None]
 
 
 def make_optimizer(modules: list[nn.Module], stage: StageConfig):
@@ -100,24 +97,6 @@ def eval_autoencoder(net: ARTalk, corpus: WindowCorpus, examples: np.ndarray) ->
     return out
 
 
-def train_autoencoder(net: ARTalk, train: WindowCorpus, heldout: WindowCorpus, cfg: TrainConfig, log: Log):
-    stage, rng = cfg.autoencoder, np.random.default_rng(cfg.seed)
-    eval_examples = heldout.sample(np.random.default_rng(cfg.seed + 1), cfg.eval_windows)
-    opt, sched, params = make_optimizer([net.autoencoder], stage)
-    net.autoencoder.train()
-    t0 = time.time()
-    for step in range(1, stage.steps + 1):
-        loss, parts = autoencoder_loss(net, _normalised_windows(net, train, train.sample(rng, stage.batch_size)))
-        grad_norm = optimise(loss, opt, sched, params, stage)
-        if step % cfg.log_every == 0 or step == 1:
-            log({"stage": "autoencoder", "step": step, "loss": float(loss.detach()), "grad_norm": grad_norm,
-                 "lr": sched.get_last_lr()[0], "s": round(time.time() - t0, 1),
-                 **{k: float(v) for k, v in parts.items()}})
-        if step % cfg.eval_every == 0 or step == stage.steps:
-            log({"stage": "autoencoder", "step": step, **eval_autoencoder(net, heldout, eval_examples)})
-    net.autoencoder.eval().requires_grad_(False)
-
-
 # -----------------------------------------------------------------------------
 # stage 2
 
@@ -132,13 +111,6 @@ def style_batch(net: ARTalk, corpus: WindowCorpus, examples: np.ndarray, rng: np
     return torch.where(drop_B1, net.style.null(len(examples)), style_BC)
 
 
-def transformer_step(net: ARTalk, corpus: WindowCorpus, cache: WhisperCache, examples: np.ndarray,
-                     rng: np.random.Generator, style_dropout: float):
-    prev_bits, bits = code_targets(net, _normalised_windows(net, corpus, examples))
-    style_BC = style_batch(net, corpus, examples, rng, style_dropout)
-    return transformer_loss(net, cache.features(examples), style_BC, prev_bits, bits)
-
-
 @torch.no_grad()
 def free_running_error(net: ARTalk, corpus: WindowCorpus, utterances: int) -> dict:
     """Generate whole held-out utterances (greedy, null style) and compare with the targets."""
@@ -148,35 +120,6 @@ def free_running_error(net: ARTalk, corpus: WindowCorpus, utterances: int) -> di
         errors.append(np.abs(model.animate(corpus.audio[u], StreamOptions()) - corpus.motion[u]))
     error_TC = np.concatenate(errors)
     return {f"gen_mae_{g}": float(error_TC[:, idx].mean()) for g, idx in channel_groups(net.config.layout).items()}
-
-
-def train_transformer(net: ARTalk, train: WindowCorpus, heldout: WindowCorpus, cfg: TrainConfig, log: Log):
-    stage, rng = cfg.transformer, np.random.default_rng(cfg.seed + 2)
-    eval_examples = heldout.sample(np.random.default_rng(cfg.seed + 3), cfg.eval_windows)
-    train_cache = WhisperCache(net, train, cfg.feature_cache_gb)
-    eval_cache = WhisperCache(net, heldout, cfg.feature_cache_gb / 8)
-    parts_trained = [net.speech, net.style, net.transformer]  # Whisper inside stays frozen
-    opt, sched, params = make_optimizer(parts_trained, stage)
-    t0 = time.time()
-    for step in range(1, stage.steps + 1):
-        for m in parts_trained:
-            m.train()
-        loss, parts = transformer_step(net, train, train_cache, train.sample(rng, stage.batch_size), rng,
-                                       cfg.style_dropout)
-        grad_norm = optimise(loss, opt, sched, params, stage)
-        if step % cfg.log_every == 0 or step == 1:
-            log({"stage": "transformer", "step": step, "loss": float(loss.detach()), "grad_norm": grad_norm,
-                 "lr": sched.get_last_lr()[0], "s": round(time.time() - t0, 1),
-                 **{k: float(v) for k, v in parts.items()}})
-        if step % cfg.eval_every == 0 or step == stage.steps:
-            for m in parts_trained:
-                m.eval()
-            with torch.no_grad():
-                loss, parts = transformer_step(net, heldout, eval_cache, eval_examples,
-                                               np.random.default_rng(0), 0.0)
-            log({"stage": "transformer", "step": step, "eval_loss": float(loss),
-                 **{f"eval_{k}": float(v) for k, v in parts.items()}, **free_running_error(net, heldout, 4)})
-    net.eval()
 
 
 # -----------------------------------------------------------------------------
@@ -189,18 +132,3 @@ def model_digest(net: ARTalk) -> str:
             h.update(name.encode())
             h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
     return h.hexdigest()[:12]
-
-
-def train(cfg: TrainConfig, train_corpus: WindowCorpus, heldout_corpus: WindowCorpus,
-          device: str | torch.device = "cpu", log: Log = print) -> MotionModel:
-    torch.manual_seed(cfg.seed)
-    net = ARTalk(cfg.model).to(device)
-    mean, std = train_corpus.motion_stats(cfg.std_floor)
-    net.motion_mean.copy_(torch.from_numpy(mean))
-    net.motion_std.copy_(torch.from_numpy(std))
-    log({"train_hours": round(train_corpus.hours, 3), "train_windows": len(train_corpus),
-         "heldout_hours": round(heldout_corpus.hours, 3)})
-    train_autoencoder(net, train_corpus, heldout_corpus, cfg, log)
-    train_transformer(net, train_corpus, heldout_corpus, cfg, log)
-    presets = {style: train_corpus.preset_clip(style) for style in sorted(train_corpus.by_style)}
-    return MotionModel(net, f"artalk-{cfg.model.layout}-{model_digest(net)}", presets, device)

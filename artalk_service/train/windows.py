@@ -19,6 +19,7 @@ from ..model.config import ModelConfig
 class Sample(Protocol):
     audio: np.ndarray   # (S,) float32 at 16 kHz
     motion: np.ndarray  # (T, channels) float32 at 25 fps, T = ceil(S / 640)
+    phones: np.ndarray  # (T,) phone ids (data.phones.PHONES, 0 = silence) per motion frame
     style: str
 
 
@@ -26,7 +27,7 @@ class WindowCorpus:
     def __init__(self, samples: Iterable[Sample], config: ModelConfig, max_hours: float = float("inf"),
                  frame_samples: int = 640):
         self.config, self.frame_samples = config, frame_samples
-        self.audio, self.motion, self.styles = [], [], []
+        self.audio, self.motion, self.phones, self.styles = [], [], [], []
         seconds = 0.0
         for sample in samples:
             if seconds >= max_hours * 3600:
@@ -35,6 +36,7 @@ class WindowCorpus:
                 raise ValueError(f"motion has {len(sample.motion)} frames for {len(sample.audio)} samples")
             self.audio.append(np.asarray(sample.audio, np.float32))
             self.motion.append(np.asarray(sample.motion, np.float32))
+            self.phones.append(np.asarray(sample.phones, np.int64))
             self.styles.append(sample.style)
             seconds += len(sample.audio) / 16000
         if not self.audio:
@@ -76,6 +78,18 @@ class WindowCorpus:
             lo, hi = max(start, 0), min(end, len(audio))
             if hi > lo:
                 out[b, lo - start: hi - start] = audio[lo:hi]
+        return out
+
+    def phone_labels(self, examples: np.ndarray) -> np.ndarray:
+        """(B, context_frames * 2) the phone of every 50 Hz speech feature frame of the
+        audio contexts: each motion frame's phone, twice; silence outside the utterance."""
+        per_frame = self.frame_samples // 320
+        out = np.zeros((len(examples), 2 * self.config.window.context_frames), np.int64)
+        for b, (u, w) in enumerate(examples):
+            first = self.config.window.audio_span(int(w), self.frame_samples)[0] // self.frame_samples
+            frames = first + np.arange(out.shape[1]) // per_frame
+            valid = (frames >= 0) & (frames < len(self.phones[u]))
+            out[b, valid] = self.phones[u][frames[valid]]
         return out
 
     def style_clips(self, examples: np.ndarray, rng: np.random.Generator, frames: int) -> np.ndarray:

@@ -8,6 +8,7 @@ import pytest
 from artalk_service.client import AnimationClient
 from artalk_service.data.articulation import lip_gap
 from artalk_service.eval.cli import read_wav
+from artalk_service.eval.metrics import blinks_per_minute
 from artalk_service.layout import ARKIT61
 from artalk_service.model import ModelConfig, MotionModel, StreamOptions, default_model_path
 
@@ -57,3 +58,12 @@ def test_no_seams_between_streamed_windows(bundled, speech_wav):
     at_seam = np.zeros(len(step), bool)
     at_seam[W - 1:: W] = True
     assert step[at_seam].mean() <= 2.0 * step[~at_seam].mean() + 1e-3
+
+
+def test_blinks_at_a_natural_rate(bundled, speech_wav):
+    motion = bundled.animate(read_wav(speech_wav), StreamOptions(seed=3))
+    counts = [blinks_per_minute(bundled.animate(np.tile(read_wav(speech_wav), 4), StreamOptions(seed=s)))
+              for s in range(3)]
+    per_min = sum(n for n, _ in counts) / sum(t for _, t in counts) * 60
+    assert 8 <= per_min <= 35, per_min  # people blink ~10-25 times a minute; the corpus 20.8
+    assert motion[:, ARKIT61.index("EyeBlinkLeft")].max() >= 0.85

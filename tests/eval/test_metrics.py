@@ -39,6 +39,17 @@ def test_sync_lag_finds_a_shift(target, shift):
     assert evaluate([Clip(late, SEGMENTS, target)])["sync_lag_ms"] == pytest.approx(40 * shift, abs=5)
 
 
+def test_bootstrap_intervals_cover_the_pooled_figures(target):
+    clips = [Clip(np.roll(target, k % 2, axis=0), SEGMENTS, target) for k in range(6)]  # half are 40 ms late
+    m = evaluate(clips)
+    lo, hi = m["sync_lag_ci_ms"]
+    assert lo <= m["sync_lag_ms"] <= hi and hi - lo > 0
+    c0, c1 = m["closure_ci"]
+    assert c0 <= m["closure_rate"] <= c1
+    exact = evaluate([Clip(target, SEGMENTS, target)] * 3)
+    assert exact["sync_lag_ci_ms"] == [0, 0] and exact["closure_ci"] == [1, 1]
+
+
 def test_auc_and_blinks():
     assert auc([2, 3], [1, 0]) == 1 and auc([1], [1]) == 0.5 and auc([0], [1]) == 0
     m = np.zeros((250, ARKIT61.num_channels), np.float32)  # 10 s, three blinks

@@ -29,3 +29,23 @@ def test_losses_backpropagate_to_the_right_parts():
     assert net.transformer.head.weight.grad is not None and net.speech.proj.weight.grad is not None
     assert net.style.null_C.grad is not None and net.style.inp.weight.grad is not None
     assert all(p.grad is None for p in net.speech.whisper.parameters())  # frozen
+
+
+def test_the_phone_loss_trains_the_adapter_through_its_head():
+    import dataclasses
+
+    import pytest
+    config = ModelConfig.tiny()
+    config = dataclasses.replace(config, speech=dataclasses.replace(config.speech, phone_classes=40))
+    torch.manual_seed(0)
+    net = ARTalk(config)
+    W, S = config.window.frames, config.window.context_frames * 640
+    prev_bits, bits = code_targets(net, torch.randn(2, 3 * W, 61))
+    whisper = net.speech.whisper_features(torch.randn(2, S) * 0.1)
+    phones = torch.randint(0, 40, whisper.shape[:2])
+    loss, parts = transformer_loss(net, whisper, net.style.null(2), prev_bits, bits, phones, 0.5)
+    loss.backward()
+    assert parts["phone_loss"] > 0 and 0 <= parts["phone_accuracy"] <= 1
+    assert net.speech.phone_head.weight.grad is not None and net.speech.proj.weight.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match="phone_classes"):
+        transformer_loss(ARTalk(ModelConfig.tiny()), whisper, net.style.null(2), prev_bits, bits, phones, 0.5)

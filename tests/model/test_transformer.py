@@ -45,6 +45,6 @@ def test_cached_generation_matches_teacher_forcing(tiny_model: MotionModel, spee
     prev = net.initial_bits()
     with torch.no_grad():
         bits, motion = net.generate(audio, style, prev, torch.zeros(1), torch.ones(1), [torch.Generator()])
-        logits = net.logits(net.speech.whisper_features(audio), style, prev, bits)
+        logits = net.logits(net.speech.adapt(net.speech.whisper_features(audio)), style, prev, bits)
     assert motion.shape == (1, config.window.frames, 61)
     assert torch.equal(logits[..., 1] > logits[..., 0], bits)
