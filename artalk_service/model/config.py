@@ -19,7 +19,7 @@ class WindowConfig:
 
     frames: int = 10                        # window length W: the latency floor
     scales: tuple[int, ...] = (1, 2, 5, 10)  # tokens per scale, coarse to fine; last == frames
-    lookahead_frames: int = 5               # future audio the current window may hear
+    lookahead_frames: int = 2               # future audio the current window may hear (window + lookahead <= 0.5 s)
     context_frames: int = 50                # audio the speech encoder sees: past + window + lookahead
 
     @property

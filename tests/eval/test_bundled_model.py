@@ -23,6 +23,7 @@ def bundled():
 
 def test_files_config_and_card(bundled):
     assert default_model_path().stat().st_size <= 50 * 2 ** 20
+    assert bundled.latency_s <= 0.5  # window + lookahead: a frame is out within 0.5 s of its audio
     card = json.loads((ASSETS / "config.json").read_text())
     assert card["model_id"] == bundled.model_id and ModelConfig.from_dict(card["model"]) == bundled.config
     assert sorted(card["style_presets"]) == sorted(bundled.style_presets)
