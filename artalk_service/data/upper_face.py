@@ -18,6 +18,8 @@ from artalk_service.layout import ARKIT61
 FPS = ARKIT61.fps
 BOUNDARY_BLINK_P = 0.55  # chance of a blink when a phrase ends
 MIN_BLINK_GAP_S = 0.45
+BLINK_CLOSE_S, BLINK_HOLD_S, BLINK_OPEN_S = 0.08, 0.04, 0.16
+BLINK_AFTER_PEAK_S = BLINK_HOLD_S + BLINK_OPEN_S  # a blink is over this long after its peak
 
 
 def smooth_noise(rng: np.random.Generator, num: int, timescale_s: float) -> np.ndarray:
@@ -68,8 +70,8 @@ def blink_peak(start: float) -> float:
 def blink_shape(times: np.ndarray, peak: float, depth: float) -> np.ndarray:
     """One blink: lids close in ~80 ms to `depth`, stay ~40 ms, open in ~160 ms."""
     d = times - peak
-    closing = 0.5 * (1 + np.cos(np.pi * np.clip(-d / 0.08, 0, 1)))
-    opening = 0.5 * (1 + np.cos(np.pi * np.clip((d - 0.04) / 0.16, 0, 1)))
+    closing = 0.5 * (1 + np.cos(np.pi * np.clip(-d / BLINK_CLOSE_S, 0, 1)))
+    opening = 0.5 * (1 + np.cos(np.pi * np.clip((d - BLINK_HOLD_S) / BLINK_OPEN_S, 0, 1)))
     return depth * np.where(d < 0, closing, opening)
 
 

@@ -17,14 +17,13 @@ import numpy as np
 
 from ..data.prosody import PAUSE_MIN_S
 from ..data.styles import STYLES, StyleProfile
-from ..data.upper_face import BOUNDARY_BLINK_P, MIN_BLINK_GAP_S, blink_peak, blink_shape
+from ..data.upper_face import BLINK_AFTER_PEAK_S, BOUNDARY_BLINK_P, MIN_BLINK_GAP_S, blink_peak, blink_shape
 from ..layout import BLINK_CHANNELS, MotionLayout
 from .config import SAMPLE_RATE
 
 SILENT_BELOW_DB = 30.0   # a frame this far below the loudest recent frame is silent ...
 SILENCE_FLOOR_DB = -55.0  # ... and so is any frame this quiet (dBFS)
 LEVEL_DECAY_DB_S = 3.0   # how fast the loudest-recent-frame reference forgets
-BLINK_SPAN_S = 0.2       # a blink is over this long after its peak (blink_shape)
 
 
 def blink_rate(style) -> float:
@@ -40,6 +39,7 @@ class BlinkProcess:
     def __init__(self, layout: MotionLayout, rate_per_min: float, seed: int):
         self.fps, self.rate = layout.fps, rate_per_min
         self.frame_samples = SAMPLE_RATE // layout.fps
+        self.pause_frames = math.ceil(PAUSE_MIN_S * layout.fps)  # silence that ends a phrase
         self._blink = np.array(layout.indices(BLINK_CHANNELS))
         self._wide = np.array([i for i, c in enumerate(layout.channels) if c.startswith("EyeWide")])
         self._rng = np.random.default_rng([seed & 0xFFFFFFFF, 0xB11C])
@@ -67,7 +67,6 @@ class BlinkProcess:
         audio: the window's samples followed by its lookahead's."""
         W, start_s = len(frames_WC), self._clock / self.fps
         end_s = start_s + W / self.fps
-        pause_frames = math.ceil(PAUSE_MIN_S * self.fps)
         voiced = self._voiced(audio, W)
         starts = []
         while self._next_s < end_s:
@@ -75,7 +74,7 @@ class BlinkProcess:
             self._next_s += self._rng.exponential(60 / self.rate)
         for f in range(W):  # a phrase ends at f: speech before, a pause long enough from f on
             before = voiced[f - 1] if f else self._was_voiced
-            if before and len(voiced) >= f + pause_frames and not voiced[f: f + pause_frames].any():
+            if before and len(voiced) >= f + self.pause_frames and not voiced[f: f + self.pause_frames].any():
                 if self._rng.random() < BOUNDARY_BLINK_P:
                     starts.append(start_s + f / self.fps + 0.05)
         self._was_voiced = bool(voiced[W - 1])
@@ -87,7 +86,7 @@ class BlinkProcess:
         curve = np.zeros(W)
         for peak, depth in self._blinks:
             curve = np.maximum(curve, blink_shape(times, peak, depth))
-        self._blinks = [(p, d) for p, d in self._blinks if p + BLINK_SPAN_S > end_s]
+        self._blinks = [(p, d) for p, d in self._blinks if p + BLINK_AFTER_PEAK_S > end_s]
         frames_WC[:, self._blink] = np.clip(frames_WC[:, self._blink] + curve[:, None], 0, 1)
         frames_WC[:, self._wide] *= (1 - curve)[:, None]  # wide eyes close with the lids
         self._clock += W

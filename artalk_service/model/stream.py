@@ -306,10 +306,15 @@ class MotionStream:
     def _window_audio(self, window: int, buffer: np.ndarray | None = None, buffer_start: int = 0) -> np.ndarray:
         """The window's speech encoder context, from the stream's audio (or `buffer`, whose
         first sample is utterance sample `buffer_start`)."""
+        start, end = self.model.config.window.audio_span(window, self.model.frame_samples)
+        return self._samples_between(start, end, buffer, buffer_start)
+
+    def _samples_between(self, start: int, end: int, buffer: np.ndarray | None = None,
+                         buffer_start: int = 0) -> np.ndarray:
+        """Utterance samples [start, end), silence before the utterance."""
         if buffer is None:
             buffer, buffer_start = self._audio, self._audio_start
-        start, end = self.model.config.window.audio_span(window, self.model.frame_samples)
-        audio = np.zeros(end - start, np.float32)  # silence before the utterance
+        audio = np.zeros(end - start, np.float32)
         lo, hi = max(start, buffer_start), min(end, buffer_start + buffer.size)
         audio[lo - start: hi - start] = buffer[lo - buffer_start: hi - buffer_start]
         return audio
@@ -361,8 +366,9 @@ class MotionStream:
         if job.utterance != self._utterance or job.window != self._window:
             return  # stale: cancelled, flushed, or computed twice
         self._bits_ND, self._handed_out = bits_ND, False
-        heard = (self.model.window_frames + self.model.lookahead_frames) * self.model.frame_samples
-        self._blinks.layer(frames_WC, self._window_audio(job.window)[-heard:])  # the window + lookahead
+        fs, W = self.model.frame_samples, self.model.window_frames
+        end = self._window_end(job.window)  # the window's own audio and its lookahead
+        self._blinks.layer(frames_WC, self._samples_between(job.window * W * fs, end))
         self._frames.append(frames_WC)
         self._window += 1
         # drop audio no later window's context reaches back to

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from artalk_service.data.upper_face import blink_shape
+from artalk_service.data.upper_face import BLINK_AFTER_PEAK_S, blink_shape
 from artalk_service.layout import BLINK_CHANNELS, HEAD_CHANNELS, MotionLayout
-from artalk_service.model.blinks import BLINK_SPAN_S
 
 EYE_CHANNELS = ("LeftEyeYaw", "LeftEyePitch", "RightEyeYaw", "RightEyePitch")
 EASE_S = 0.12           # time constant of the ease from the last spoken face to rest
@@ -38,7 +37,7 @@ class IdleFace:
         t = np.asarray(t_s, np.float64)[:, None]
         out = (last_face[None, :] * np.exp(-t / EASE_S)).astype(np.float64)  # eased to rest (0)
         # blinks peak at the scheduled times (the first after 2 s), shaped as in speech
-        peaks = self._gaps[np.searchsorted(self._gaps, t[:, 0] - BLINK_SPAN_S).clip(0, len(self._gaps) - 1)]
+        peaks = self._gaps[np.searchsorted(self._gaps, t[:, 0] - BLINK_AFTER_PEAK_S).clip(0, len(self._gaps) - 1)]
         blink = blink_shape(t[:, 0], peaks, 1.0)
         out[:, self._blink] = np.maximum(out[:, self._blink], blink[:, None])
         rise = 1 - np.exp(-t / 0.5)  # motion fades in

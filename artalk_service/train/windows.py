@@ -83,11 +83,10 @@ class WindowCorpus:
     def phone_labels(self, examples: np.ndarray) -> np.ndarray:
         """(B, context_frames * 2) the phone of every 50 Hz speech feature frame of the
         audio contexts: each motion frame's phone, twice; silence outside the utterance."""
-        per_frame = self.frame_samples // 320
         out = np.zeros((len(examples), 2 * self.config.window.context_frames), np.int64)
         for b, (u, w) in enumerate(examples):
             first = self.config.window.audio_span(int(w), self.frame_samples)[0] // self.frame_samples
-            frames = first + np.arange(out.shape[1]) // per_frame
+            frames = first + np.arange(out.shape[1]) // 2  # 2 feature frames per motion frame
             valid = (frames >= 0) & (frames < len(self.phones[u]))
             out[b, valid] = self.phones[u][frames[valid]]
         return out
