@@ -10,6 +10,8 @@ targets, or for real speech the articulation model driven by force-aligned phone
 - closure_rate: share of p/b/m phones during which the lips close: the lip gap
   (`articulation.lip_gap`) drops to CLOSED_GAP or less at some frame centred within the
   phone widened by TOLERANCE_S on each side.
+- vowel_closure_rate: share of vowels during which the lips close anyway (lip gap <= CLOSED_GAP
+  at a frame centred in the middle half of the vowel): the price of eager closures.
 - opening_rate: share of open vowels (aa ae ao aw ay) during which the lip gap reaches OPEN_GAP.
 - rounding_auc: rounded (uw uh ow oy) against spread (iy ih ey eh) vowels, scored by
   funnel + pucker - stretch at the phone: the probability that a random rounded vowel
@@ -29,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..data.articulation import lip_gap
+from ..data.phones import VOWELS
 from ..layout import ARKIT61
 
 FPS = 25
@@ -79,11 +82,14 @@ def rounding_score(motion: np.ndarray) -> np.ndarray:
 def phone_events(clip: Clip) -> dict[str, list]:
     """Per-phone outcomes of one clip: closure (bool), opening (bool), rounding scores."""
     gap, rnd, T = lip_gap(clip.motion), rounding_score(clip.motion), len(clip.motion)
-    out = {"closure": [], "opening": [], "rounded": [], "spread": []}
+    out = {"closure": [], "opening": [], "rounded": [], "spread": [], "vowel_closure": []}
     for s in clip.segments:
         phone, start, end = _seg(s)
         if start >= T / FPS:
             continue
+        if phone in VOWELS:
+            quarter = (end - start) / 4
+            out["vowel_closure"].append(bool(gap[_frames_in(start + quarter, end - quarter, T)].min() <= CLOSED_GAP))
         if phone in BILABIALS:
             out["closure"].append(bool(gap[_frames_in(start, end, T, TOLERANCE_S)].min() <= CLOSED_GAP))
         elif phone in OPEN_VOWELS:
@@ -133,7 +139,7 @@ def blinks_per_minute(motion: np.ndarray) -> tuple[int, float]:
 
 def evaluate(clips: list[Clip]) -> dict:
     """Pooled metrics of one system over clips (NaN where a metric has no data)."""
-    events = {"closure": [], "opening": [], "rounded": [], "spread": []}
+    events = {"closure": [], "opening": [], "rounded": [], "spread": [], "vowel_closure": []}
     mean_err, max_err, fdd, head, lag_curves, closures = [], [], [], [], [], []
     blinks, seconds, lag_weight = 0, 0.0, 0.0
     for clip in clips:
@@ -165,6 +171,7 @@ def evaluate(clips: list[Clip]) -> dict:
         "mouth_max_err": float(np.concatenate(max_err).mean()) if max_err else nan,
         "closure_rate": rate(events["closure"]), "closure_n": len(events["closure"]),
         "opening_rate": rate(events["opening"]), "opening_n": len(events["opening"]),
+        "vowel_closure_rate": rate(events["vowel_closure"]), "vowel_closure_n": len(events["vowel_closure"]),
         "rounding_auc": auc(events["rounded"], events["spread"]),
         "rounding_n": [len(events["rounded"]), len(events["spread"])],
         "sync_lag_ms": float(lags[np.argmax(lag_sum)]) if lag_sum is not None else nan,

@@ -47,10 +47,16 @@ class ARTalk(nn.Module):
 
         The context ends at the current window's end + lookahead; at 50 Hz each motion
         frame is 2 feature frames."""
-        w = self.config.window
-        cur = 2 * (w.context_frames - w.frames - w.lookahead_frames)
-        halves = (feats_BTC[:, cur - 2 * w.frames: cur], feats_BTC[:, cur: cur + 2 * w.frames])
+        w, cur = self.config.window, self.current_rows()
+        halves = (feats_BTC[:, cur.start - 2 * w.frames: cur.start], feats_BTC[:, cur])
         return torch.cat([resize(h, s) for h in halves for s in w.scales], dim=1)
+
+    def current_rows(self) -> slice:
+        """The 50 Hz speech feature rows of an audio context that the current window spans
+        (the context ends at the window's end + lookahead; 2 feature rows per motion frame)."""
+        w = self.config.window
+        start = 2 * (w.context_frames - w.frames - w.lookahead_frames)
+        return slice(start, start + 2 * w.frames)
 
     def transformer_inputs(self, style_BC: torch.Tensor, bits_BND: torch.Tensor) -> torch.Tensor:
         return self.transformer.embed(style_BC, self.autoencoder.quantizer.next_scale_inputs(bits_BND))
@@ -74,7 +80,7 @@ class ARTalk(nn.Module):
         plus the adapter conv's reach on each side. -> (Whisper rows to compute, rows of the
         halves within them, split point between the halves within them)."""
         w, reach = self.config.window, self.speech.conv.kernel_size[0] // 2
-        cur = 2 * (w.context_frames - w.frames - w.lookahead_frames)
+        cur = self.current_rows().start
         lo, hi = cur - 2 * w.frames, cur + 2 * w.frames
         a, b = max(0, lo - reach), min(2 * w.context_frames, hi + reach)
         return slice(a, b), slice(lo - a, hi - a), cur - a

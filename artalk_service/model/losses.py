@@ -7,8 +7,11 @@ import torch
 import torch.nn.functional as F
 
 from ..data.articulation import lip_gap
+from ..data.phones import BILABIALS, PHONE_ID
 from ..layout import HEAD_CHANNELS, get_layout
 from .artalk import ARTalk
+
+BILABIAL_IDS = torch.tensor(sorted(PHONE_ID[p] for p in BILABIALS))
 
 
 @dataclass(frozen=True)
@@ -58,26 +61,48 @@ def code_targets(net: ARTalk, motion_B3WC: torch.Tensor) -> tuple[torch.Tensor, 
     return bits[:B], bits[B:]
 
 
+@dataclass(frozen=True)
+class TransformerLossWeights:
+    phone: float = 0.0            # auxiliary phone classification of the adapted speech features
+                                  # (needs config.speech.phone_classes)
+    bilabial_tokens: float = 0.0  # extra bit cross-entropy weight of the tokens whose frames hold a
+                                  # p/b/m: a missed closure costs a few bits among hundreds otherwise
+
+
+def token_spans_any(frames_BW: torch.Tensor, scales: tuple[int, ...]) -> torch.Tensor:
+    """Per-frame flags of a window -> per-token flags (B, N): does the token's span hold any?"""
+    x_B1W = frames_BW.float()[:, None]
+    return torch.cat([F.adaptive_max_pool1d(x_B1W, s)[:, 0] for s in scales], dim=1) > 0
+
+
 def transformer_loss(net: ARTalk, whisper_BTC: torch.Tensor, style_BC: torch.Tensor,
                      prev_bits_BND: torch.Tensor, bits_BND: torch.Tensor,
-                     phones_BT: torch.Tensor | None = None, phone_weight: float = 0.0):
+                     phones_BT: torch.Tensor | None = None,
+                     weights: TransformerLossWeights = TransformerLossWeights()):
     """Teacher-forced bit cross-entropy of the current window -> (loss, parts for logging).
     whisper_BTC = net.speech.whisper_features(audio contexts), cacheable: Whisper is frozen.
-    phones_BT: the phone id of every Whisper frame (data.phones.PHONES), for the auxiliary
-    phone classification (weight phone_weight; needs config.speech.phone_classes)."""
+    phones_BT: the phone id of every Whisper frame (data.phones.PHONES), for the phone and
+    bilabial-token terms."""
     feats_BTC = net.speech.adapt(whisper_BTC)
     logits_BND2 = net.logits(feats_BTC, style_BC, prev_bits_BND, bits_BND)
-    loss = F.cross_entropy(logits_BND2.flatten(0, 2), bits_BND.flatten().long())
+    ce_BN = F.cross_entropy(logits_BND2.flatten(0, 2), bits_BND.flatten().long(),
+                            reduction="none").view(bits_BND.shape).mean(-1)
+    if weights.bilabial_tokens > 0:
+        bilabial_BW = torch.isin(phones_BT[:, net.current_rows()][:, ::2], BILABIAL_IDS.to(phones_BT.device))
+        w_BN = 1 + weights.bilabial_tokens * token_spans_any(bilabial_BW, net.config.window.scales).float()
+        loss = (ce_BN * w_BN).sum() / w_BN.sum()
+    else:
+        loss = ce_BN.mean()
     correct_BN = ((logits_BND2[..., 1] > logits_BND2[..., 0]) == bits_BND).float().mean(-1)
     parts = {"bit_accuracy": correct_BN.mean().detach()}
     fine = net.config.window.scales[-1]
     parts["finest_scale_accuracy"] = correct_BN[:, -fine:].mean().detach()
-    if phone_weight > 0:
+    if weights.phone > 0:
         if net.speech.phone_head is None:
             raise ValueError("a phone loss needs a phone head: set model.speech.phone_classes")
         phone_logits_BTK = net.speech.phone_head(feats_BTC)
         phone_loss = F.cross_entropy(phone_logits_BTK.flatten(0, 1), phones_BT.flatten().long())
-        loss = loss + phone_weight * phone_loss
+        loss = loss + weights.phone * phone_loss
         parts["phone_loss"] = phone_loss.detach()
         parts["phone_accuracy"] = (phone_logits_BTK.argmax(-1) == phones_BT).float().mean().detach()
     return loss, parts

@@ -41,6 +41,8 @@ class TrainConfig:
     lip_gap_weight: float = 0.0     # stage 1: extra L1 on the lip opening (closures, open vowels)
     phone_loss_weight: float = 0.0  # stage 2: auxiliary phone classification of the adapted speech
                                     # features (needs model.speech.phone_classes)
+    bilabial_token_weight: float = 0.0  # stage 2: extra bit cross-entropy weight of the tokens over
+                                        # p/b/m frames (model.losses.TransformerLossWeights)
     free_running_utterances: int = 4  # held-out utterances generated at each transformer evaluation
 
     def __post_init__(self) -> None:

@@ -27,7 +27,8 @@ from tqdm import tqdm
 from ..model import MotionModel
 from ..model.artalk import ARTalk
 from ..model.checkpoint import FROZEN_PREFIX
-from ..model.losses import AutoencoderLossWeights, autoencoder_loss, code_targets, transformer_loss
+from ..model.losses import (AutoencoderLossWeights, TransformerLossWeights, autoencoder_loss, code_targets,
+                            transformer_loss)
 from .config import StageConfig, TrainConfig
 from .ema import EMA
 from .trainer import (WhisperCache, _normalised_windows, eval_autoencoder, free_running_error, make_optimizer,
@@ -182,14 +183,16 @@ def train_ar(cfg: TrainConfig, train: WindowCorpus, heldout: WindowCorpus, run: 
     eval_cache = WhisperCache(net, heldout, cfg.feature_cache_gb / 8)
     trained = {"speech": net.speech, "style": net.style, "transformer": net.transformer}
 
+    weights = TransformerLossWeights(phone=cfg.phone_loss_weight, bilabial_tokens=cfg.bilabial_token_weight)
+
     def loss_on(corpus, cache, examples, rng, style_dropout, feature_dropout):
         prev_bits, bits = code_targets(net, _normalised_windows(net, corpus, examples))
         style_BC = style_batch(net, corpus, examples, rng, style_dropout)
         feats = cache.features(examples)
         if feature_dropout > 0:
             feats = F.dropout(feats, feature_dropout)
-        phones = torch.from_numpy(corpus.phone_labels(examples)).to(device) if cfg.phone_loss_weight else None
-        return transformer_loss(net, feats, style_BC, prev_bits, bits, phones, cfg.phone_loss_weight)
+        phones = torch.from_numpy(corpus.phone_labels(examples)).to(device)
+        return transformer_loss(net, feats, style_BC, prev_bits, bits, phones, weights)
 
     def step_fn(rng):
         return loss_on(train, train_cache, train.sample(rng, stage.batch_size), rng, cfg.style_dropout,

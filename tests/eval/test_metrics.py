@@ -23,6 +23,13 @@ def test_targets_score_perfectly_against_themselves(target):
     m = evaluate([Clip(target, SEGMENTS, target)])
     assert m["closure_rate"] == 1 and m["opening_rate"] == 1 and m["rounding_auc"] == 1
     assert m["mouth_mean_err"] == 0 and m["sync_lag_ms"] == 0 and m["fdd"] == 0
+    assert m["vowel_closure_rate"] == 0 and m["vowel_closure_n"] == 3
+
+
+def test_a_shut_mouth_closes_every_vowel_too(target):
+    shut = np.zeros_like(target)  # rest pose: lips together
+    m = evaluate([Clip(shut, SEGMENTS, target)])
+    assert m["closure_rate"] == 1 and m["vowel_closure_rate"] == 1 and m["opening_rate"] == 0
 
 
 def test_a_still_open_mouth_never_closes(target):

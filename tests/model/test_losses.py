@@ -2,7 +2,8 @@ import torch
 
 from artalk_service.model import ModelConfig
 from artalk_service.model.artalk import ARTalk
-from artalk_service.model.losses import autoencoder_loss, code_targets, transformer_loss
+from artalk_service.model.losses import (TransformerLossWeights, autoencoder_loss, code_targets, token_spans_any,
+                                         transformer_loss)
 
 
 def test_losses_backpropagate_to_the_right_parts():
@@ -43,9 +44,39 @@ def test_the_phone_loss_trains_the_adapter_through_its_head():
     prev_bits, bits = code_targets(net, torch.randn(2, 3 * W, 61))
     whisper = net.speech.whisper_features(torch.randn(2, S) * 0.1)
     phones = torch.randint(0, 40, whisper.shape[:2])
-    loss, parts = transformer_loss(net, whisper, net.style.null(2), prev_bits, bits, phones, 0.5)
+    loss, parts = transformer_loss(net, whisper, net.style.null(2), prev_bits, bits, phones,
+                                   weights=TransformerLossWeights(phone=0.5))
     loss.backward()
     assert parts["phone_loss"] > 0 and 0 <= parts["phone_accuracy"] <= 1
     assert net.speech.phone_head.weight.grad is not None and net.speech.proj.weight.grad.abs().sum() > 0
     with pytest.raises(ValueError, match="phone_classes"):
-        transformer_loss(ARTalk(ModelConfig.tiny()), whisper, net.style.null(2), prev_bits, bits, phones, 0.5)
+        transformer_loss(ARTalk(ModelConfig.tiny()), whisper, net.style.null(2), prev_bits, bits, phones,
+                         weights=TransformerLossWeights(phone=0.5))
+
+
+def test_token_spans_cover_the_frames_of_every_scale():
+    frames = torch.tensor([[0, 0, 0, 1, 0, 0, 0, 0, 0, 0]], dtype=torch.bool)
+    flags = token_spans_any(frames, (1, 2, 5, 10))[0].tolist()
+    assert flags == [True] + [True, False] + [False, True, False, False, False] + [f == 1 for f in frames[0].tolist()]
+
+
+def test_bilabial_tokens_weigh_more_in_the_bit_cross_entropy():
+    from artalk_service.data.phones import PHONE_ID
+    torch.manual_seed(0)
+    net = ARTalk(ModelConfig.tiny())
+    frames, samples = net.config.window.frames, net.config.window.context_frames * 640
+    prev_bits, bits = code_targets(net, torch.randn(2, 3 * frames, 61))
+    whisper = net.speech.whisper_features(torch.randn(2, samples) * 0.1)
+    silence = torch.zeros(whisper.shape[:2], dtype=torch.long)
+    plain, _ = transformer_loss(net, whisper, net.style.null(2), prev_bits, bits, silence,
+                                weights=TransformerLossWeights(bilabial_tokens=3.0))
+    assert torch.allclose(plain, transformer_loss(net, whisper, net.style.null(2), prev_bits, bits)[0])
+    m = silence.clone()
+    m[:, net.current_rows()] = PHONE_ID["m"]  # every token spans an m: the weights cancel out again
+    assert torch.allclose(plain, transformer_loss(net, whisper, net.style.null(2), prev_bits, bits, m,
+                                                  weights=TransformerLossWeights(bilabial_tokens=3.0))[0])
+    m[:, net.current_rows().start] = 0
+    m[:, net.current_rows().start + 1] = 0  # the first frame is silent: its finest token weighs less
+    assert not torch.allclose(plain, transformer_loss(net, whisper, net.style.null(2), prev_bits, bits, m,
+                                                      weights=TransformerLossWeights(bilabial_tokens=3.0))[0])
+
