@@ -26,7 +26,8 @@ from .metrics import Clip, evaluate
 
 SYSTEMS = ("model", "energy_jaw", "recognised_phones", "targets")
 COLUMNS = [("mouth_mean_err", "mouth err", ".4f"), ("mouth_max_err", "mouth max", ".3f"),
-           ("closure_rate", "closure", ".3f"), ("opening_rate", "opening", ".3f"), ("vowel_closure_rate", "vowel shut", ".3f"),
+           ("closure_rate", "closure", ".3f"), ("opening_rate", "opening", ".3f"),
+           ("vowel_closure_rate", "vowel shut", ".3f"),
            ("rounding_auc", "round AUC", ".3f"), ("sync_lag_ms", "lag ms", ".0f"), ("fdd", "FDD", ".4f"),
            ("blinks_per_min", "blinks/min", ".1f"), ("head_std_deg", "head std°", ".2f")]
 

@@ -80,7 +80,7 @@ def rounding_score(motion: np.ndarray) -> np.ndarray:
 
 
 def phone_events(clip: Clip) -> dict[str, list]:
-    """Per-phone outcomes of one clip: closure (bool), opening (bool), rounding scores."""
+    """Per-phone outcomes of one clip: closure, opening and vowel closure (bool), rounding scores."""
     gap, rnd, T = lip_gap(clip.motion), rounding_score(clip.motion), len(clip.motion)
     out = {"closure": [], "opening": [], "rounded": [], "spread": [], "vowel_closure": []}
     for s in clip.segments:

@@ -27,12 +27,12 @@ from ..data.dataset import iter_samples
 from ..data.phones import SILENCE
 from ..model import MotionModel, default_model_path
 from ..model.artalk import ARTalk
+from ..model.config import WHISPER_HZ
 from ..model.losses import BILABIAL_IDS
+from ..train.trainer import WhisperCache
 from ..train.windows import WindowCorpus
 from .cli import heldout_clips
 from .metrics import BILABIALS, TOLERANCE_S
-
-FEATURE_HZ = 50
 
 
 class BilabialProbe(nn.Module):
@@ -48,15 +48,6 @@ class BilabialProbe(nn.Module):
         return self.net(x_BTC.transpose(1, 2))[:, 0]
 
 
-@torch.no_grad()
-def window_features(net: ARTalk, corpus: WindowCorpus, examples: np.ndarray, batch: int = 64,
-                    progress: bool = True) -> torch.Tensor:
-    """The frozen Whisper features of the examples' audio contexts, (B, T, C) in fp16."""
-    chunks = range(0, len(examples), batch)
-    return torch.cat([net.speech.whisper_features(torch.from_numpy(corpus.audio_contexts(examples[i: i + batch])))
-                      .half() for i in tqdm(chunks, desc="features", disable=not progress)])
-
-
 def train_probe(x_BTC: torch.Tensor, bilabial_BT: torch.Tensor, steps: int, seed: int, batch: int = 128,
                 progress: bool = True) -> BilabialProbe:
     gen = torch.Generator().manual_seed(seed)
@@ -66,7 +57,7 @@ def train_probe(x_BTC: torch.Tensor, bilabial_BT: torch.Tensor, steps: int, seed
     pos_weight = torch.tensor(3.0)  # p/b/m are ~4 % of frames
     for _ in tqdm(range(steps), desc="probe", disable=not progress):
         idx = torch.randint(0, len(x_BTC), (batch,), generator=gen)
-        loss = F.binary_cross_entropy_with_logits(probe(x_BTC[idx].float()), bilabial_BT[idx].float(),
+        loss = F.binary_cross_entropy_with_logits(probe(x_BTC[idx]), bilabial_BT[idx].float(),
                                                   pos_weight=pos_weight)
         opt.zero_grad()
         loss.backward()
@@ -79,7 +70,7 @@ def detection(tracks: list[np.ndarray], clips: list, threshold: float = 0.5) -> 
     hits: dict[str, list[bool]] = {p: [] for p in sorted(BILABIALS)}
     false_pos = []
     for track, clip in zip(tracks, clips):
-        t = (np.arange(len(track)) + 0.5) / FEATURE_HZ
+        t = (np.arange(len(track)) + 0.5) / WHISPER_HZ
         for s in clip.segments:
             if s.phone in hits:
                 near = (t >= s.start - TOLERANCE_S) & (t <= s.end + TOLERANCE_S)
@@ -98,8 +89,8 @@ def detection(tracks: list[np.ndarray], clips: list, threshold: float = 0.5) -> 
 def heldout_tracks(net: ARTalk, probe: BilabialProbe, clips: list, progress: bool = True) -> list[np.ndarray]:
     """Every window of every clip, as a stream sees it; each keeps the rows of its own frames."""
     corpus = WindowCorpus(clips, net.config)
-    feats = window_features(net, corpus, corpus.examples, progress=progress)
-    p_BT = torch.cat([torch.sigmoid(probe(feats[i: i + 256].float())) for i in range(0, len(feats), 256)])
+    feats = WhisperCache(net, corpus, 0).features(corpus.examples, progress=progress)
+    p_BT = torch.cat([torch.sigmoid(probe(feats[i: i + 256])) for i in range(0, len(feats), 256)])
     own = p_BT[:, net.current_rows()].numpy()
     return [own[corpus.examples[:, 0] == u].reshape(-1) for u in range(len(clips))]
 
@@ -123,7 +114,7 @@ def main(argv: list[str] | None = None) -> None:
     net = MotionModel.load(args.model).net
     train = WindowCorpus(iter_samples(args.data, "train"), net.config, args.hours)
     examples = train.sample(np.random.default_rng(args.seed), args.windows)
-    x_BTC = window_features(net, train, examples)
+    x_BTC = WhisperCache(net, train, 0).features(examples, progress=True)  # (B, T, C) float32
     bilabial_BT = torch.isin(torch.from_numpy(train.phone_labels(examples)), BILABIAL_IDS)
     probe = train_probe(x_BTC, bilabial_BT, args.steps, args.seed)
     clips = heldout_clips(args.data, args.clips)

@@ -8,6 +8,7 @@ import math
 import numpy as np
 import torch
 import torch.nn as nn
+from tqdm import tqdm
 
 from ..layout import get_layout
 from ..model import MotionModel, StreamOptions
@@ -15,7 +16,6 @@ from ..model.artalk import ARTalk
 from ..model.losses import autoencoder_loss
 from .config import StageConfig
 from .windows import WindowCorpus
-
 
 
 def make_optimizer(modules: list[nn.Module], stage: StageConfig):
@@ -52,12 +52,12 @@ class WhisperCache:
         self.store: dict[tuple[int, int], torch.Tensor] = {}
         self.bytes = 0
 
-    def features(self, examples: np.ndarray, chunk: int = 64) -> torch.Tensor:
+    def features(self, examples: np.ndarray, chunk: int = 64, progress: bool = False) -> torch.Tensor:
         keys = [(int(u), int(w)) for u, w in examples]
         found = {k: self.store[k] for k in keys if k in self.store}
         todo = [i for i, k in enumerate(keys) if k not in found]
         device = self.net.motion_mean.device
-        for i in range(0, len(todo), chunk):
+        for i in tqdm(range(0, len(todo), chunk), desc="whisper features", disable=not progress):
             part = todo[i: i + chunk]
             audio = torch.from_numpy(self.corpus.audio_contexts(examples[part])).to(device)
             for j, f in zip(part, self.net.speech.whisper_features(audio).half()):
