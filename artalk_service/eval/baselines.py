@@ -106,15 +106,15 @@ def align_phones(audio: np.ndarray, text: str) -> tuple[PhoneSegment, ...]:
                 dict=os.path.join(_model_dir(), "en-us", "cmudict-en-us.dict"), loglevel="FATAL")
     d.set_align_text(text.lower())
     pcm = _pcm16(audio)
-    for i in range(2):  # word alignment, then phone alignment within the words
-        d.start_utt()
-        d.process_raw(pcm, full_utt=True)
-        d.end_utt()
-        if i == 0:
-            try:
+    try:
+        for i in range(2):  # word alignment, then phone alignment within the words
+            d.start_utt()
+            d.process_raw(pcm, full_utt=True)
+            d.end_utt()
+            if i == 0:
                 d.set_alignment()
-            except RuntimeError as err:  # the search never reached the transcript's end
-                raise AlignmentError(f"could not align {text!r} to the audio") from err
+    except RuntimeError as err:  # the search never reached the transcript's end
+        raise AlignmentError(f"could not align {text!r} to the audio") from err
     items = [(p.name, p.start, p.start + p.duration - 1) for w in d.get_alignment() for p in w]
     return _to_segments(items, len(audio) / RATE)
 

@@ -47,9 +47,23 @@ class ARTalk(nn.Module):
 
         The context ends at the current window's end + lookahead; at 50 Hz each motion
         frame is 2 feature frames."""
-        w, cur = self.config.window, self.current_rows()
-        halves = (feats_BTC[:, cur.start - 2 * w.frames: cur.start], feats_BTC[:, cur])
-        return torch.cat([resize(h, s) for h in halves for s in w.scales], dim=1)
+        cur = self.current_rows().start
+        return self.tokens_from_rows(feats_BTC, cur - 2 * self.config.window.frames, cur)
+
+    def tokens_from_rows(self, feats_BtC: torch.Tensor, prev: int, cur: int) -> torch.Tensor:
+        """Feature rows in which the previous window starts at row `prev` and the current one
+        at row `cur` -> per-frame features (`frame_features`) -> their area averages at each
+        scale, previous window's tokens first. (B, 2N, C)"""
+        w = self.config.window
+        span = 2 * w.frames + int(w.centred_frames)
+        halves = (feats_BtC[:, prev: prev + span], feats_BtC[:, cur: cur + span])
+        return torch.cat([resize(self.frame_features(h), s) for h in halves for s in w.scales], dim=1)
+
+    def frame_features(self, rows_BtC: torch.Tensor) -> torch.Tensor:
+        """A window's feature rows (2W, or 2W + 1 when centred) -> one vector per frame (B, W, C)."""
+        if self.config.window.centred_frames:
+            return 0.25 * rows_BtC[:, 0:-1:2] + 0.5 * rows_BtC[:, 1::2] + 0.25 * rows_BtC[:, 2::2]
+        return resize(rows_BtC, self.config.window.frames)
 
     def current_rows(self) -> slice:
         """The 50 Hz speech feature rows of an audio context that the current window spans
@@ -81,7 +95,7 @@ class ARTalk(nn.Module):
         halves within them, split point between the halves within them)."""
         w, reach = self.config.window, self.speech.conv.kernel_size[0] // 2
         cur = self.current_rows().start
-        lo, hi = cur - 2 * w.frames, cur + 2 * w.frames
+        lo, hi = cur - 2 * w.frames, cur + 2 * w.frames + int(w.centred_frames)
         a, b = max(0, lo - reach), min(2 * w.context_frames, hi + reach)
         return slice(a, b), slice(lo - a, hi - a), cur - a
 
@@ -101,12 +115,8 @@ class ARTalk(nn.Module):
         """The second half of conditions(): Whisper features at the rows condition_rows() names
         -> adapter -> one vector per token -> AdaLN modulations. (The ONNX export computes the
         features with its own log-mel front end and continues here.)"""
-        w = self.config.window
         _, halves, cur = self.condition_rows()
-        feats_BtC = self.speech.adapt(whisper_BtC)
-        parts = (feats_BtC[:, halves.start: cur], feats_BtC[:, cur: halves.stop])
-        cond_B2NC = torch.cat([resize(h, s) for h in parts for s in w.scales], dim=1)
-        return self.transformer.modulations(cond_B2NC)
+        return self.transformer.modulations(self.tokens_from_rows(self.speech.adapt(whisper_BtC), halves.start, cur))
 
     @torch.no_grad()
     def generate(self, audio_BS, style_BC, prev_bits_BND, temperature_B, top_p_B,

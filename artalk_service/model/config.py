@@ -21,6 +21,10 @@ class WindowConfig:
     scales: tuple[int, ...] = (1, 2, 5, 10)  # tokens per scale, coarse to fine; last == frames
     lookahead_frames: int = 2               # future audio the current window may hear (window + lookahead <= 0.5 s)
     context_frames: int = 50                # audio the speech encoder sees: past + window + lookahead
+    # A frame's speech features: rows 2j, 2j+1, 2j+2 weighted 1/4 1/2 1/4, centred on the
+    # frame's centre (feature row k is centred at 20k ms; frame j at 40j + 20 ms). False: the
+    # mean of rows 2j, 2j+1, centred 10 ms early (checkpoints saved before this field).
+    centred_frames: bool = True
 
     @property
     def num_tokens(self) -> int:
@@ -94,6 +98,8 @@ class ModelConfig:
             raise ValueError(f"scales must increase strictly and end at frames={w.frames}: {w.scales}")
         if w.context_frames < 2 * w.frames + w.lookahead_frames:
             raise ValueError("context_frames must cover the previous window, the window and the lookahead")
+        if w.centred_frames and w.lookahead_frames < 1:
+            raise ValueError("centred_frames reads one feature row past the window: lookahead_frames >= 1")
         if not 1 <= self.speech.whisper_layers <= 4:
             raise ValueError("Whisper tiny.en has 4 encoder layers")
         for part in (self.autoencoder, self.transformer, self.style):
@@ -116,7 +122,9 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> ModelConfig:
-        return _from_dict(cls, d)
+        # checkpoints saved before WindowConfig.centred_frames existed keep their conditioning
+        window = {"centred_frames": False, **d.get("window", {})}
+        return _from_dict(cls, {**d, "window": window})
 
 
 def _from_dict(cls, d: dict):
@@ -130,7 +138,7 @@ def _from_dict(cls, d: dict):
     for name, value in d.items():
         hint = hints[name]
         if dataclasses.is_dataclass(hint):
-            value = _from_dict(hint, value)
+            value = hint.from_dict(value) if hasattr(hint, "from_dict") else _from_dict(hint, value)
         elif typing.get_origin(hint) is tuple:
             value = tuple(value)
         kwargs[name] = value

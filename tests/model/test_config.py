@@ -16,3 +16,12 @@ def test_rejects_inconsistent_windows():
         ModelConfig(window=WindowConfig(context_frames=20))
     with pytest.raises(ValueError):
         ModelConfig.from_dict({**ModelConfig().to_dict(), "bogus": 1})
+    with pytest.raises(ValueError, match="lookahead_frames"):
+        ModelConfig(window=WindowConfig(lookahead_frames=0, context_frames=20))
+
+
+def test_configs_saved_before_centred_frames_keep_their_conditioning():
+    saved = ModelConfig().to_dict()
+    del saved["window"]["centred_frames"]
+    assert ModelConfig.from_dict(saved).window.centred_frames is False
+    assert ModelConfig().window.centred_frames is True

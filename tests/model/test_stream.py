@@ -1,3 +1,5 @@
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -151,8 +153,10 @@ def test_inference_conditions_equal_the_training_path(tiny_model, speechlike):
         torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
 
 
-def test_default_config_conditions_equal_the_training_path(speechlike):
-    model = MotionModel.untrained(ModelConfig(), seed=0)
+@pytest.mark.parametrize("centred", [True, False])
+def test_default_config_conditions_equal_the_training_path(speechlike, centred):
+    window = dataclasses.replace(ModelConfig().window, centred_frames=centred)
+    model = MotionModel.untrained(ModelConfig(window=window), seed=0)
     net, S = model.net, model.config.window.context_frames * 640
     audio = torch.from_numpy(np.stack([speechlike[:S], speechlike[-S:]]))
     with torch.inference_mode():
@@ -160,6 +164,18 @@ def test_default_config_conditions_equal_the_training_path(speechlike):
         full = net.transformer.modulations(net.token_conditions(net.speech.adapt(net.speech.whisper_features(audio))))
     for a, b in zip(fast, full):
         torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("centred", [True, False])
+def test_frame_features_are_centred_on_the_frames(centred):
+    """Feature row k is centred at 20k ms and frame j at 40j + 20 ms, i.e. at row 2j + 1: on
+    rows that count their own index, centred frame features read 2j + 1; the legacy pairs 2j + 0.5."""
+    window = dataclasses.replace(ModelConfig.tiny().window, centred_frames=centred)
+    net = MotionModel.untrained(dataclasses.replace(ModelConfig.tiny(), window=window), seed=0).net
+    W = window.frames
+    rows = torch.arange(2 * W + int(centred), dtype=torch.float32)[None, :, None]
+    expected = 2 * torch.arange(W) + (1.0 if centred else 0.5)
+    torch.testing.assert_close(net.frame_features(rows)[0, :, 0], expected)
 
 
 def test_pipelined_animate_equals_animate(tiny_model, speechlike):
