@@ -54,10 +54,14 @@ class ARTalk(nn.Module):
         """Feature rows in which the previous window starts at row `prev` and the current one
         at row `cur` -> per-frame features (`frame_features`) -> their area averages at each
         scale, previous window's tokens first. (B, 2N, C)"""
-        w = self.config.window
-        span = 2 * w.frames + int(w.centred_frames)
+        span = self.window_rows()
         halves = (feats_BtC[:, prev: prev + span], feats_BtC[:, cur: cur + span])
-        return torch.cat([resize(self.frame_features(h), s) for h in halves for s in w.scales], dim=1)
+        return torch.cat([resize(self.frame_features(h), s) for h in halves for s in self.config.window.scales], dim=1)
+
+    def window_rows(self) -> int:
+        """Feature rows one window's frame features read: 2 per frame, + 1 past its end when centred."""
+        w = self.config.window
+        return 2 * w.frames + int(w.centred_frames)
 
     def frame_features(self, rows_BtC: torch.Tensor) -> torch.Tensor:
         """A window's feature rows (2W, or 2W + 1 when centred) -> one vector per frame (B, W, C)."""
@@ -95,7 +99,7 @@ class ARTalk(nn.Module):
         halves within them, split point between the halves within them)."""
         w, reach = self.config.window, self.speech.conv.kernel_size[0] // 2
         cur = self.current_rows().start
-        lo, hi = cur - 2 * w.frames, cur + 2 * w.frames + int(w.centred_frames)
+        lo, hi = cur - 2 * w.frames, cur + self.window_rows()
         a, b = max(0, lo - reach), min(2 * w.context_frames, hi + reach)
         return slice(a, b), slice(lo - a, hi - a), cur - a
 
