@@ -24,7 +24,6 @@ from ..model import MotionModel, StreamOptions, default_model_path
 from . import baselines
 from .metrics import Clip, evaluate
 
-SYSTEMS = ("model", "energy_jaw", "recognised_phones", "targets")
 COLUMNS = [("mouth_mean_err", "mouth err", ".4f"), ("mouth_max_err", "mouth max", ".3f"),
            ("closure_rate", "closure", ".3f"), ("opening_rate", "opening", ".3f"),
            ("vowel_closure_rate", "vowel shut", ".3f"),
@@ -56,12 +55,15 @@ def heldout_clips(data: str, count: int, split: str = "heldout") -> list:
 
 
 def run_systems(model: MotionModel, audio: list[np.ndarray], segments: list, references: list,
-                reference_name: str) -> dict:
+                reference_name: str, round_trip: bool = False) -> dict:
+    """round_trip: add the references through the model's autoencoder alone (for corpus targets,
+    which are in the model's motion space): what stage 2 could reach with perfect codes."""
     outputs = {
         # a seed per clip: greedy decoding draws nothing, but blink timing comes from the seed
         "model": [model.animate(a, StreamOptions(seed=i)) for i, a in enumerate(audio)],
         "energy_jaw": [baselines.energy_jaw(a) for a in audio],
         "recognised_phones": [baselines.recognised_phones_motion(a) for a in audio],
+        **({"autoencoder": [model.round_trip(r) for r in references]} if round_trip else {}),
         reference_name: references,
     }
     return {name: evaluate([Clip(m, s, r) for m, s, r in zip(motions, segments, references)])
@@ -146,7 +148,7 @@ def main(argv: list[str] | None = None) -> None:
     report = {"model": str(args.model), "model_id": model.model_id, "data": str(args.data), "split": args.split,
               "audio": args.audio, "voices": sorted({s.voice for s in samples})}
     report["heldout"] = run_systems(model, audio, [s.segments for s in samples], [s.motion for s in samples],
-                                    "targets")
+                                    "targets", round_trip=True)
     print(format_table(report["heldout"], f"held-out {args.split} clips ({len(samples)}, {args.audio} audio, "
                                           f"voices {', '.join(report['voices'])}) against the corpus targets"))
     print(format_intervals(report["heldout"]))

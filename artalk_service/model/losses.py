@@ -30,26 +30,35 @@ def channel_weights(net: ARTalk, weights: AutoencoderLossWeights) -> torch.Tenso
     return w_C / w_C.mean()
 
 
-def autoencoder_loss(net: ARTalk, motion_B3WC: torch.Tensor,
-                     weights: AutoencoderLossWeights = AutoencoderLossWeights()):
-    """Three consecutive normalised windows -> (loss, parts for logging).
-
-    Window w is reconstructed from its codes and window w-1's codes, exactly as at inference."""
+def motion_loss(net: ARTalk, recon_BWC: torch.Tensor, motion_B3WC: torch.Tensor,
+                weights: AutoencoderLossWeights = AutoencoderLossWeights()):
+    """Window w's motion (B, W, C) against the last of three normalised windows [w-2, w-1, w]:
+    channel-weighted L1, velocity (the seam with window w-1 included) and lip gap.
+    -> (loss, parts for logging)."""
     W = net.config.window.frames
-    recon_BWC, terms = net.autoencoder(motion_B3WC)
     target_BWC, seam_B1C = motion_B3WC[:, -W:], motion_B3WC[:, -W - 1: -W]
     w_C = channel_weights(net, weights)
     l1 = ((recon_BWC - target_BWC).abs() * w_C).mean()
     velocity = ((torch.cat([seam_B1C, recon_BWC], 1).diff(dim=1)
                  - torch.cat([seam_B1C, target_BWC], 1).diff(dim=1)).abs() * w_C).mean()
-    loss = l1 + weights.velocity * velocity + weights.commitment * terms["commit"] + weights.entropy * terms["entropy"]
-    parts = {"l1": l1.detach(), "velocity": velocity.detach(),
-             "commit": terms["commit"].detach(), "entropy": terms["entropy"].detach()}
+    loss = l1 + weights.velocity * velocity
+    parts = {"l1": l1.detach(), "velocity": velocity.detach()}
     if weights.lip_gap > 0:
         gap = (lip_gap(net.denormalize(recon_BWC)) - lip_gap(net.denormalize(target_BWC))).abs().mean() / 0.15
         loss = loss + weights.lip_gap * gap
         parts["lip_gap"] = gap.detach()
     return loss, parts
+
+
+def autoencoder_loss(net: ARTalk, motion_B3WC: torch.Tensor,
+                     weights: AutoencoderLossWeights = AutoencoderLossWeights()):
+    """Three consecutive normalised windows -> (loss, parts for logging).
+
+    Window w is reconstructed from its codes and window w-1's codes, exactly as at inference."""
+    recon_BWC, terms = net.autoencoder(motion_B3WC)
+    loss, parts = motion_loss(net, recon_BWC, motion_B3WC, weights)
+    loss = loss + weights.commitment * terms["commit"] + weights.entropy * terms["entropy"]
+    return loss, {**parts, "commit": terms["commit"].detach(), "entropy": terms["entropy"].detach()}
 
 
 @torch.no_grad()
@@ -67,6 +76,9 @@ class TransformerLossWeights:
                                   # (needs config.speech.phone_classes)
     bilabial_tokens: float = 0.0  # extra bit cross-entropy weight of the tokens whose frames hold a
                                   # p/b/m: a missed closure costs a few bits among hundreds otherwise
+    decoded_motion: float = 0.0   # weight of motion_loss on the motion decoded from the predicted bits
+                                  # (the bit loss alone does not see when bits move an edge in time)
+    motion: AutoencoderLossWeights = AutoencoderLossWeights()  # the terms of that motion_loss
 
 
 def token_spans_any(frames_BW: torch.Tensor, scales: tuple[int, ...]) -> torch.Tensor:
@@ -78,11 +90,13 @@ def token_spans_any(frames_BW: torch.Tensor, scales: tuple[int, ...]) -> torch.T
 def transformer_loss(net: ARTalk, whisper_BTC: torch.Tensor, style_BC: torch.Tensor,
                      prev_bits_BND: torch.Tensor, bits_BND: torch.Tensor,
                      phones_BT: torch.Tensor | None = None,
-                     weights: TransformerLossWeights = TransformerLossWeights()):
+                     weights: TransformerLossWeights = TransformerLossWeights(),
+                     motion_B3WC: torch.Tensor | None = None):
     """Teacher-forced bit cross-entropy of the current window -> (loss, parts for logging).
     whisper_BTC = net.speech.whisper_features(audio contexts), cacheable: Whisper is frozen.
     phones_BT: the phone id of every Whisper frame (data.phones.PHONES), for the phone and
-    bilabial-token terms."""
+    bilabial-token terms. motion_B3WC: the normalised windows the bits code (code_targets),
+    for the decoded-motion term."""
     feats_BTC = net.speech.adapt(whisper_BTC)
     logits_BND2 = net.logits(feats_BTC, style_BC, prev_bits_BND, bits_BND)
     ce_BN = F.cross_entropy(logits_BND2.flatten(0, 2), bits_BND.flatten().long(),
@@ -105,4 +119,18 @@ def transformer_loss(net: ARTalk, whisper_BTC: torch.Tensor, style_BC: torch.Ten
         loss = loss + weights.phone * phone_loss
         parts["phone_loss"] = phone_loss.detach()
         parts["phone_accuracy"] = (phone_logits_BTK.argmax(-1) == phones_BT).float().mean().detach()
+    if weights.decoded_motion > 0:
+        if motion_B3WC is None:
+            raise ValueError("the decoded-motion term needs the target windows (motion_B3WC)")
+        decoded_BWC = net.decode_bits(prev_bits_BND, straight_through_bits(logits_BND2))
+        motion, motion_parts = motion_loss(net, decoded_BWC, motion_B3WC, weights.motion)
+        loss = loss + weights.decoded_motion * motion
+        parts.update({f"decoded_{k}": v for k, v in motion_parts.items()})
     return loss, parts
+
+
+def straight_through_bits(logits_BND2: torch.Tensor) -> torch.Tensor:
+    """The greedy bits, as floats whose gradient is their probabilities': the loss sees the
+    motion that greedy decoding would produce, and can still move the logits."""
+    p_BND = (logits_BND2[..., 1] - logits_BND2[..., 0]).sigmoid()
+    return (p_BND > 0.5).float() + p_BND - p_BND.detach()

@@ -161,8 +161,7 @@ class MotionModel:
         generators = [window_generator(o.seed, job.utterance, job.window) if o.temperature > 0 else None
                       for o, job in zip(opts, jobs)]  # greedy windows draw nothing
         bits_BND, motion_BWC = self.backend.generate(ada, style_BC, prev_BND, temperature_B, top_p_B, generators)
-        motion_BWC = torch.where(self._blendshape_C, motion_BWC.clamp(0, 1), motion_BWC)
-        frames_BWC = motion_BWC.float().cpu().numpy()
+        frames_BWC = self.clamp(motion_BWC).float().cpu().numpy()
         for job, bits_ND, frames_WC in zip(jobs, bits_BND, frames_BWC):
             job.stream._commit(job, bits_ND, frames_WC)
 
@@ -170,6 +169,29 @@ class MotionModel:
     def conditions(self, audios: list[np.ndarray]) -> list[torch.Tensor]:
         """Speech encoder + AdaLN modulations of many windows' audio contexts, one batched pass."""
         return self.backend.conditions(np.stack(audios), self.whisper_dtype)
+
+    def clamp(self, motion_BWC: torch.Tensor) -> torch.Tensor:
+        """Blendshape weights into [0, 1]; head rotations as they are."""
+        return torch.where(self._blendshape_C.to(motion_BWC.device), motion_BWC.clamp(0, 1), motion_BWC)
+
+    @torch.inference_mode()
+    def codes(self, motion_TC: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        """Motion (T, channels) -> the codes of its windows as a stream codes them: each window
+        with its predecessor, the first after the rest pose, the last frame repeated to fill the
+        last window. -> (previous window's codes, window's codes), each (windows, N, D)."""
+        W, (T, C) = self.window_frames, motion_TC.shape
+        m_TC = self.net.normalize(torch.as_tensor(motion_TC, dtype=torch.float32, device=self.net.motion_mean.device))
+        m_TC = torch.cat([torch.zeros(W, C, device=m_TC.device), m_TC, m_TC[-1:].expand(-T % W, C)])
+        windows_nWC = m_TC.view(-1, W, C)
+        bits_nND = self.net.autoencoder.encode(windows_nWC[:-1], windows_nWC[1:])[1]
+        return torch.cat([self.net.initial_bits(), bits_nND[:-1]]), bits_nND
+
+    @torch.inference_mode()
+    def round_trip(self, motion_TC: np.ndarray) -> np.ndarray:
+        """Motion (T, channels) through the autoencoder alone (`codes`, then decoded): the best
+        that generated codes can express."""
+        motion_nWC = self.net.denormalize(self.net.decode_bits(*self.codes(motion_TC)))
+        return self.clamp(motion_nWC).reshape(-1, motion_TC.shape[1])[: len(motion_TC)].float().cpu().numpy()
 
     def animate(self, audio_16k: np.ndarray, options: StreamOptions = StreamOptions(),
                 pipeline: bool = False) -> np.ndarray:

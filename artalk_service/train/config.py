@@ -38,11 +38,14 @@ class TrainConfig:
     ema_decay: float = 0.999        # the averaged weights are what is evaluated, saved and installed
     checkpoint_every: int = 250     # steps between resumable checkpoints (and model exports)
     feature_dropout: float = 0.1    # dropout on the frozen Whisper features while training (regulariser)
-    lip_gap_weight: float = 0.0     # stage 1: extra L1 on the lip opening (closures, open vowels)
+    lip_gap_weight: float = 0.0     # extra L1 on the lip opening (closures, open vowels) wherever motion
+                                    # is compared: stage 1, and stage 2's decoded-motion term
     phone_loss_weight: float = 0.0  # stage 2: auxiliary phone classification of the adapted speech
                                     # features (needs model.speech.phone_classes)
     bilabial_token_weight: float = 0.0  # stage 2: extra bit cross-entropy weight of the tokens over
                                         # p/b/m frames (model.losses.TransformerLossWeights)
+    decoded_motion_weight: float = 0.0  # stage 2: the stage-1 motion loss on the motion decoded from the
+                                        # predicted (greedy, straight-through) bits
     free_running_utterances: int = 4  # held-out utterances generated at each transformer evaluation
 
     def __post_init__(self) -> None:

@@ -183,16 +183,19 @@ def train_ar(cfg: TrainConfig, train: WindowCorpus, heldout: WindowCorpus, run: 
     eval_cache = WhisperCache(net, heldout, cfg.feature_cache_gb / 8)
     trained = {"speech": net.speech, "style": net.style, "transformer": net.transformer}
 
-    weights = TransformerLossWeights(phone=cfg.phone_loss_weight, bilabial_tokens=cfg.bilabial_token_weight)
+    weights = TransformerLossWeights(phone=cfg.phone_loss_weight, bilabial_tokens=cfg.bilabial_token_weight,
+                                     decoded_motion=cfg.decoded_motion_weight,
+                                     motion=AutoencoderLossWeights(lip_gap=cfg.lip_gap_weight))
 
     def loss_on(corpus, cache, examples, rng, style_dropout, feature_dropout):
-        prev_bits, bits = code_targets(net, _normalised_windows(net, corpus, examples))
+        motion = _normalised_windows(net, corpus, examples)
+        prev_bits, bits = code_targets(net, motion)
         style_BC = style_batch(net, corpus, examples, rng, style_dropout)
         feats = cache.features(examples)
         if feature_dropout > 0:
             feats = F.dropout(feats, feature_dropout)
         phones = torch.from_numpy(corpus.phone_labels(examples)).to(device)
-        return transformer_loss(net, feats, style_BC, prev_bits, bits, phones, weights)
+        return transformer_loss(net, feats, style_BC, prev_bits, bits, phones, weights, motion)
 
     def step_fn(rng):
         return loss_on(train, train_cache, train.sample(rng, stage.batch_size), rng, cfg.style_dropout,

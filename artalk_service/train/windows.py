@@ -23,6 +23,16 @@ class Sample(Protocol):
     style: str
 
 
+def audio_context(audio: np.ndarray, span: tuple[int, int]) -> np.ndarray:
+    """An utterance's samples [start, end), silence outside it (float32)."""
+    start, end = span
+    out = np.zeros(end - start, np.float32)
+    lo, hi = max(start, 0), min(end, len(audio))
+    if hi > lo:
+        out[lo - start: hi - start] = audio[lo:hi]
+    return out
+
+
 class WindowCorpus:
     def __init__(self, samples: Iterable[Sample], config: ModelConfig, max_hours: float = float("inf"),
                  frame_samples: int = 640):
@@ -71,14 +81,8 @@ class WindowCorpus:
 
     def audio_contexts(self, examples: np.ndarray) -> np.ndarray:
         """(B, context samples) speech encoder inputs."""
-        spans = [self.config.window.audio_span(int(w), self.frame_samples) for _, w in examples]
-        out = np.zeros((len(examples), spans[0][1] - spans[0][0]), np.float32)
-        for b, ((u, _), (start, end)) in enumerate(zip(examples, spans)):
-            audio = self.audio[u]
-            lo, hi = max(start, 0), min(end, len(audio))
-            if hi > lo:
-                out[b, lo - start: hi - start] = audio[lo:hi]
-        return out
+        return np.stack([audio_context(self.audio[u], self.config.window.audio_span(int(w), self.frame_samples))
+                         for u, w in examples])
 
     def phone_labels(self, examples: np.ndarray) -> np.ndarray:
         """(B, context_frames * 2) the phone of every 50 Hz speech feature frame of the

@@ -68,3 +68,13 @@ def test_blinks_at_a_natural_rate(bundled, speech_wav):
     per_min = sum(n for n, _ in counts) / sum(t for _, t in counts) * 60
     assert 8 <= per_min <= 35, per_min  # people blink ~10-25 times a minute; the corpus 20.8
     assert motion[:, ARKIT61.index("EyeBlinkLeft")].max() >= 0.85
+
+
+def test_the_autoencoder_alone_reproduces_motion(bundled, speech_wav):
+    """round_trip codes motion window by window as streaming does: what perfect codes would
+    give. The bundled autoencoder keeps the shape and the lip closures of its own output."""
+    motion = bundled.animate(read_wav(speech_wav)[: 16000 * 3 + 123], StreamOptions())
+    again = bundled.round_trip(motion)
+    assert again.shape == motion.shape  # 76 frames: the last window padded and cut again
+    assert np.abs(again - motion).mean() < 0.008  # (0.005; shifting the motion by one frame: 0.009)
+    assert abs(closures(lip_gap(again)) - closures(lip_gap(motion))) <= 1

@@ -31,10 +31,36 @@ def test_eval_writes_json_and_prints_a_table(corpus, tmp_path, capsys):
     main(["--model", str(path), "--data", corpus, "--clips", "3", "--real", str(real), "--styles",
           "--style-clips", "1", "--out", str(tmp_path / "e.json")])
     report = json.loads((tmp_path / "e.json").read_text())
-    assert set(report["heldout"]) == {"model", "energy_jaw", "recognised_phones", "targets"}
+    assert set(report["heldout"]) == {"model", "energy_jaw", "recognised_phones", "autoencoder", "targets"}
     assert set(report["real"]) == {"model", "energy_jaw", "recognised_phones", "aligned_phones"}
     assert report["heldout"]["targets"]["closure_rate"] == 1.0
     assert report["real"]["aligned_phones"]["closure_rate"] == 1.0 and report["real"]["model"]["closure_n"] >= 3
     assert report["styles"]["presets"] == ["calm"]
     out = capsys.readouterr().out
     assert "closure" in out and "recognised_phones" in out and "aligned_phones" in out
+
+
+def test_lag_diagnosis_takes_the_model_apart(corpus, tmp_path, capsys):
+    from artalk_service.eval import lag
+    model = MotionModel.untrained(ModelConfig.tiny())
+    path = tmp_path / "m.safetensors"
+    model.save(path)
+    lag.main(["--model", str(path), "--data", corpus, "--clips", "2", "--out", str(tmp_path / "lag.json")])
+    report = json.loads((tmp_path / "lag.json").read_text())
+    for name in lag.SYSTEMS:
+        assert len(report[name]["lag_by_position_ms"]) == model.window_frames
+        assert report[name]["closure_rate"] >= 0
+    assert "teacher_forced" in capsys.readouterr().out
+
+
+def test_lag_by_position_reads_a_late_mouth_as_late():
+    from artalk_service.eval.lag import lag_by_position
+    from artalk_service.eval.metrics import Clip
+    from artalk_service.layout import ARKIT61
+    t = np.arange(200)
+    ref = np.zeros((200, 61), np.float32)
+    ref[:, ARKIT61.index("JawOpen")] = 0.3 + 0.2 * np.sin(2 * np.pi * t / 25)  # 1 Hz at 25 fps
+    late = np.roll(ref, 1, axis=0)  # one frame (40 ms) late
+    assert np.allclose(lag_by_position([Clip(ref, (), ref)], 10), 0)
+    lags = lag_by_position([Clip(late, (), ref)], 10)
+    assert all(30 < v < 50 for v in lags), lags

@@ -2,8 +2,8 @@ import torch
 
 from artalk_service.model import ModelConfig
 from artalk_service.model.artalk import ARTalk
-from artalk_service.model.losses import (TransformerLossWeights, autoencoder_loss, code_targets, token_spans_any,
-                                         transformer_loss)
+from artalk_service.model.losses import (TransformerLossWeights, autoencoder_loss, code_targets,
+                                         motion_loss, straight_through_bits, token_spans_any, transformer_loss)
 
 
 def test_losses_backpropagate_to_the_right_parts():
@@ -80,3 +80,39 @@ def test_bilabial_tokens_weigh_more_in_the_bit_cross_entropy():
     assert not torch.allclose(plain, transformer_loss(net, whisper, net.style.null(2), prev_bits, bits, m,
                                                       weights=TransformerLossWeights(bilabial_tokens=3.0))[0])
 
+
+
+def test_straight_through_bits_are_the_greedy_bits_with_the_probabilities_gradient():
+    logits = torch.tensor([[[[0.0, 2.0], [1.0, -1.0]]]], requires_grad=True)  # (1, 1, 2, 2)
+    bits = straight_through_bits(logits)
+    assert bits.tolist() == [[[1.0, 0.0]]]
+    bits.sum().backward()
+    p = torch.tensor([2.0, -2.0]).sigmoid()
+    assert torch.allclose(logits.grad[0, 0, :, 1], p * (1 - p)) and torch.allclose(logits.grad[..., 0], -logits.grad[..., 1])
+
+
+def test_the_decoded_motion_term_scores_the_greedy_decoding_and_trains_the_transformer():
+    import pytest
+    torch.manual_seed(0)
+    net = ARTalk(ModelConfig.tiny())
+    net.autoencoder.requires_grad_(False)  # frozen in stage 2, as in training
+    frames, samples = net.config.window.frames, net.config.window.context_frames * 640
+    motion = torch.randn(2, 3 * frames, 61)
+    prev_bits, bits = code_targets(net, motion)
+    whisper = net.speech.whisper_features(torch.randn(2, samples) * 0.1)
+    weights = TransformerLossWeights(decoded_motion=2.0)
+    plain, _ = transformer_loss(net, whisper, net.style.null(2), prev_bits, bits)
+    loss, parts = transformer_loss(net, whisper, net.style.null(2), prev_bits, bits, weights=weights,
+                                   motion_B3WC=motion)
+    with torch.no_grad():  # the term is the motion loss of what greedy decoding yields
+        logits = net.logits(net.speech.adapt(whisper), net.style.null(2), prev_bits, bits)
+        greedy = motion_loss(net, net.decode_bits(prev_bits, logits[..., 1] > logits[..., 0]), motion)[1]
+    assert torch.allclose(parts["decoded_l1"], greedy["l1"]) and torch.allclose(parts["decoded_velocity"],
+                                                                                 greedy["velocity"])
+    expected = plain + 2.0 * (parts["decoded_l1"] + parts["decoded_velocity"])
+    assert torch.allclose(loss, expected, rtol=1e-5)
+    net.zero_grad()
+    (loss - plain).backward()  # the decoded term alone reaches the transformer and the adapter
+    assert net.transformer.head.weight.grad.abs().sum() > 0 and net.speech.proj.weight.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match="target windows"):
+        transformer_loss(net, whisper, net.style.null(2), prev_bits, bits, weights=weights)
