@@ -31,10 +31,11 @@ def channel_weights(net: ARTalk, weights: AutoencoderLossWeights) -> torch.Tenso
 
 
 def motion_loss(net: ARTalk, recon_BWC: torch.Tensor, motion_B3WC: torch.Tensor,
-                weights: AutoencoderLossWeights = AutoencoderLossWeights()):
+                weights: AutoencoderLossWeights = AutoencoderLossWeights(),
+                gap_weights_BW: torch.Tensor | None = None):
     """Window w's motion (B, W, C) against the last of three normalised windows [w-2, w-1, w]:
-    channel-weighted L1, velocity (the seam with window w-1 included) and lip gap.
-    -> (loss, parts for logging)."""
+    channel-weighted L1, velocity (the seam with window w-1 included) and lip gap, whose frames
+    may weigh differently (gap_weights_BW). -> (loss, parts for logging)."""
     W = net.config.window.frames
     target_BWC, seam_B1C = motion_B3WC[:, -W:], motion_B3WC[:, -W - 1: -W]
     w_C = channel_weights(net, weights)
@@ -44,7 +45,8 @@ def motion_loss(net: ARTalk, recon_BWC: torch.Tensor, motion_B3WC: torch.Tensor,
     loss = l1 + weights.velocity * velocity
     parts = {"l1": l1.detach(), "velocity": velocity.detach()}
     if weights.lip_gap > 0:
-        gap = (lip_gap(net.denormalize(recon_BWC)) - lip_gap(net.denormalize(target_BWC))).abs().mean() / 0.15
+        gap_BW = (lip_gap(net.denormalize(recon_BWC)) - lip_gap(net.denormalize(target_BWC))).abs() / 0.15
+        gap = gap_BW.mean() if gap_weights_BW is None else (gap_BW * gap_weights_BW).sum() / gap_weights_BW.sum()
         loss = loss + weights.lip_gap * gap
         parts["lip_gap"] = gap.detach()
     return loss, parts
@@ -76,6 +78,7 @@ class TransformerLossWeights:
                                   # (needs config.speech.phone_classes)
     bilabial_tokens: float = 0.0  # extra bit cross-entropy weight of the tokens whose frames hold a
                                   # p/b/m: a missed closure costs a few bits among hundreds otherwise
+                                  # (and of those frames' lip gap in the decoded-motion term)
     decoded_motion: float = 0.0   # weight of motion_loss on the motion decoded from the predicted bits
                                   # (the bit loss alone does not see when bits move an edge in time)
     motion: AutoencoderLossWeights = AutoencoderLossWeights()  # the terms of that motion_loss
@@ -101,8 +104,10 @@ def transformer_loss(net: ARTalk, whisper_BTC: torch.Tensor, style_BC: torch.Ten
     logits_BND2 = net.logits(feats_BTC, style_BC, prev_bits_BND, bits_BND)
     ce_BN = F.cross_entropy(logits_BND2.flatten(0, 2), bits_BND.flatten().long(),
                             reduction="none").view(bits_BND.shape).mean(-1)
+    gap_weights_BW = None
     if weights.bilabial_tokens > 0:
         bilabial_BW = torch.isin(phones_BT[:, net.current_rows()][:, ::2], BILABIAL_IDS.to(phones_BT.device))
+        gap_weights_BW = 1 + weights.bilabial_tokens * bilabial_BW.float()
         w_BN = 1 + weights.bilabial_tokens * token_spans_any(bilabial_BW, net.config.window.scales).float()
         loss = (ce_BN * w_BN).sum() / w_BN.sum()
     else:
@@ -123,7 +128,7 @@ def transformer_loss(net: ARTalk, whisper_BTC: torch.Tensor, style_BC: torch.Ten
         if motion_B3WC is None:
             raise ValueError("the decoded-motion term needs the target windows (motion_B3WC)")
         decoded_BWC = net.decode_bits(prev_bits_BND, straight_through_bits(logits_BND2))
-        motion, motion_parts = motion_loss(net, decoded_BWC, motion_B3WC, weights.motion)
+        motion, motion_parts = motion_loss(net, decoded_BWC, motion_B3WC, weights.motion, gap_weights_BW)
         loss = loss + weights.decoded_motion * motion
         parts.update({f"decoded_{k}": v for k, v in motion_parts.items()})
     return loss, parts

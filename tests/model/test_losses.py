@@ -116,3 +116,20 @@ def test_the_decoded_motion_term_scores_the_greedy_decoding_and_trains_the_trans
     assert net.transformer.head.weight.grad.abs().sum() > 0 and net.speech.proj.weight.grad.abs().sum() > 0
     with pytest.raises(ValueError, match="target windows"):
         transformer_loss(net, whisper, net.style.null(2), prev_bits, bits, weights=weights)
+
+
+def test_the_lip_gap_term_can_weigh_frames():
+    from artalk_service.model.losses import AutoencoderLossWeights
+    torch.manual_seed(0)
+    net = ARTalk(ModelConfig.tiny())
+    frames = net.config.window.frames
+    motion = torch.zeros(1, 3 * frames, 61)
+    recon = motion[:, -frames:].clone()
+    recon[0, 0] += 1.0  # wrong at the first frame only
+    weights = AutoencoderLossWeights(lip_gap=1.0)
+    plain = motion_loss(net, recon, motion, weights)[1]["lip_gap"]
+    first = torch.zeros(1, frames)
+    first[0, 0] = 1.0
+    assert plain > 0
+    assert torch.allclose(motion_loss(net, recon, motion, weights, torch.ones(1, frames))[1]["lip_gap"], plain)
+    assert torch.allclose(motion_loss(net, recon, motion, weights, 1 + 8 * first)[1]["lip_gap"], plain * 9 * frames / (frames + 8))  # 9e / (9 + frames - 1) against e / frames
