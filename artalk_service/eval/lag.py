@@ -23,7 +23,7 @@ import torch
 
 from ..data.articulation import lip_gap
 from ..model import MotionModel, StreamOptions, default_model_path
-from ..train.windows import audio_context
+from ..model.stream import utterance_samples
 from .cli import heldout_clips
 from .metrics import Clip, evaluate
 
@@ -31,15 +31,12 @@ SYSTEMS = ("autoencoder", "teacher_forced", "no_context", "free_running")
 
 
 @torch.inference_mode()
-def stage2_given_codes(model: MotionModel, audio: np.ndarray, prev_nND: torch.Tensor,
+def stage2_given_codes(model: MotionModel, ada: list[torch.Tensor], style_C: torch.Tensor, prev_nND: torch.Tensor,
                        decode_prev_nND: torch.Tensor) -> np.ndarray:
-    """Every window of a clip at once, greedy, with the given previous-window codes; decoded
-    after `decode_prev_nND`. -> (windows * W, channels)"""
+    """Every window of a clip at once (`ada`: their conditions), greedy, with the given
+    previous-window codes; decoded after `decode_prev_nND`. -> (windows * W, channels)"""
     net, n = model.net, len(prev_nND)
-    contexts = [audio_context(audio, net.config.window.audio_span(w, model.frame_samples)) for w in range(n)]
-    ada = net.conditions(torch.from_numpy(np.stack(contexts)))
-    style_nC = model.open_stream(StreamOptions()).style_C.expand(n, -1)
-    bits_nND, _ = net.generate_from(ada, style_nC, prev_nND, torch.zeros(n), torch.ones(n), [None] * n)
+    bits_nND, _ = net.generate_from(ada, style_C.expand(n, -1), prev_nND, torch.zeros(n), torch.ones(n), [None] * n)
     motion_nWC = model.clamp(net.denormalize(net.decode_bits(decode_prev_nND, bits_nND)))
     return motion_nWC.flatten(0, 1).numpy()
 
@@ -60,12 +57,15 @@ def lag_by_position(clips: list[Clip], window: int) -> list[float]:
 def diagnose(model: MotionModel, samples: list) -> dict:
     outputs = {name: [] for name in SYSTEMS}
     rest_ND = model.net.initial_bits()[0]
+    style_C = model.open_stream(StreamOptions()).style_C  # no style, as animate() below
     for i, s in enumerate(samples):
         prev_nND, _ = model.codes(s.motion)
-        T = len(s.motion)
+        T, span = len(s.motion), model.config.window.audio_span
+        contexts = [utterance_samples(s.audio, *span(w, model.frame_samples)) for w in range(len(prev_nND))]
+        ada = model.conditions(contexts)  # once per clip: both stage-2 runs read the same audio
         outputs["autoencoder"].append(model.round_trip(s.motion))
-        outputs["teacher_forced"].append(stage2_given_codes(model, s.audio, prev_nND, prev_nND)[:T])
-        outputs["no_context"].append(stage2_given_codes(model, s.audio, rest_ND.expand_as(prev_nND), prev_nND)[:T])
+        outputs["teacher_forced"].append(stage2_given_codes(model, ada, style_C, prev_nND, prev_nND)[:T])
+        outputs["no_context"].append(stage2_given_codes(model, ada, style_C, rest_ND.expand_as(prev_nND), prev_nND)[:T])
         outputs["free_running"].append(model.animate(s.audio, StreamOptions(seed=i)))
     report = {}
     for name, motions in outputs.items():

@@ -51,6 +51,16 @@ class WindowJob:
     ada: list[torch.Tensor] | None = None  # its conditions (ARTalk.conditions), if computed ahead
 
 
+def utterance_samples(buffer: np.ndarray, start: int, end: int, buffer_start: int = 0) -> np.ndarray:
+    """Utterance samples [start, end) from `buffer`, whose first sample is utterance sample
+    `buffer_start`; silence outside it (float32)."""
+    out = np.zeros(end - start, np.float32)
+    lo, hi = max(start, buffer_start), min(end, buffer_start + buffer.size)
+    if hi > lo:
+        out[lo - start: hi - start] = buffer[lo - buffer_start: hi - buffer_start]
+    return out
+
+
 class MotionModel:
     """The network on a device (run by a backend: PyTorch by default, or ONNX Runtime),
     its style presets and identity."""
@@ -336,10 +346,7 @@ class MotionStream:
         """Utterance samples [start, end), silence before the utterance."""
         if buffer is None:
             buffer, buffer_start = self._audio, self._audio_start
-        audio = np.zeros(end - start, np.float32)
-        lo, hi = max(start, buffer_start), min(end, buffer_start + buffer.size)
-        audio[lo - start: hi - start] = buffer[lo - buffer_start: hi - buffer_start]
-        return audio
+        return utterance_samples(buffer, start, end, buffer_start)
 
     def ready_windows(self) -> int:
         """How many windows, from the next one on, have all their audio."""

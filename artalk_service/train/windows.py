@@ -14,6 +14,7 @@ from typing import Iterable, Protocol
 import numpy as np
 
 from ..model.config import ModelConfig
+from ..model.stream import utterance_samples
 
 
 class Sample(Protocol):
@@ -21,16 +22,6 @@ class Sample(Protocol):
     motion: np.ndarray  # (T, channels) float32 at 25 fps, T = ceil(S / 640)
     phones: np.ndarray  # (T,) phone ids (data.phones.PHONES, 0 = silence) per motion frame
     style: str
-
-
-def audio_context(audio: np.ndarray, span: tuple[int, int]) -> np.ndarray:
-    """An utterance's samples [start, end), silence outside it (float32)."""
-    start, end = span
-    out = np.zeros(end - start, np.float32)
-    lo, hi = max(start, 0), min(end, len(audio))
-    if hi > lo:
-        out[lo - start: hi - start] = audio[lo:hi]
-    return out
 
 
 class WindowCorpus:
@@ -81,7 +72,7 @@ class WindowCorpus:
 
     def audio_contexts(self, examples: np.ndarray) -> np.ndarray:
         """(B, context samples) speech encoder inputs."""
-        return np.stack([audio_context(self.audio[u], self.config.window.audio_span(int(w), self.frame_samples))
+        return np.stack([utterance_samples(self.audio[u], *self.config.window.audio_span(int(w), self.frame_samples))
                          for u, w in examples])
 
     def phone_labels(self, examples: np.ndarray) -> np.ndarray:
