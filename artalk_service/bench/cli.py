@@ -96,6 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--profile-batches", default="1,8,32", help="batch sizes of the per-part step profile")
     p.add_argument("--whisper-bf16", action="store_true",
                    help="optional speed mode: the frozen Whisper under bfloat16 autocast (reports its deviation)")
+    p.add_argument("--guidance", type=float, default=None,
+                   help="classifier-free guidance of every stream (default: the model's; 1 = off)")
     p.add_argument("--no-pipeline", action="store_true",
                    help="offline figure without the encode-ahead helper thread (MotionModel.animate(pipeline=False))")
     args = p.parse_args(argv)
@@ -120,11 +122,17 @@ def main(argv: list[str] | None = None) -> int:
         if model.backend.name != "torch":
             p.error("--whisper-bf16 is a speed mode of the torch backend")
         model.whisper_dtype = torch.bfloat16
+    if args.guidance is not None:
+        try:
+            model.guidance = model.check_guidance(args.guidance)
+        except ValueError as err:
+            p.error(str(err))
     report: dict = {"command": "artalk-bench " + " ".join(argv if argv is not None else sys.argv[1:]),
                     "started_utc": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()), "machine": _machine(model),
                     "model": {"id": model.model_id, "trained": model.trained, "backend": model.backend.name,
                               "window_s": model.window_frames / model.layout.fps,
-                              "lookahead_s": model.lookahead_frames / model.layout.fps, "latency_s": model.latency_s}}
+                              "lookahead_s": model.lookahead_frames / model.layout.fps, "latency_s": model.latency_s,
+                              "guidance": model.guidance}}
     window_s = model.window_frames / model.layout.fps
     playout = args.playout_delay if args.playout_delay is not None else model.latency_s + args.chunk + window_s
     print(f"artalk-bench: model {model.model_id} on {model.device} ({model.backend.name}), "

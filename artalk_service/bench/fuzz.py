@@ -1,7 +1,7 @@
 """Protocol fuzzing: generated Stream message sequences against a real server.
 
 Hypothesis generates sequences of client messages: valid and malformed SessionConfigs
-(unknown encodings, sample rates 0 to 2^32-1, NaN and infinite temperature and top_p,
+(unknown encodings, sample rates 0 to 2^32-1, NaN and infinite temperature, top_p and guidance,
 unknown presets, broken style clips and retarget maps, huge strings), audio chunks of
 random bytes, odd lengths and sizes around every limit, float audio full of NaN, empty
 messages, a config twice, audio before the config, messages after end_of_audio, flush
@@ -101,7 +101,7 @@ def session_configs():
     wild = st.builds(pb.SessionConfig, audio_format=st.one_of(st.none(), _audio_format(False)),
                      output_fps=st.one_of(st.sampled_from([0, 1, 120, 121]), U32),
                      retarget=_retarget(), style=_style(), seed=st.integers(0, 2**64 - 1),
-                     temperature=FLOATS, top_p=FLOATS, session_id=_text(), character_id=_text(),
+                     temperature=FLOATS, top_p=FLOATS, guidance=FLOATS, session_id=_text(), character_id=_text(),
                      idle_motion=st.booleans())
     return st.one_of(valid, valid, wild)
 

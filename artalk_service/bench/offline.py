@@ -111,13 +111,14 @@ def profile_window(model: MotionModel, batch_sizes=(1, 8, 32), repeats: int = 5)
         prev = torch.zeros(B, N, D, dtype=torch.bool, device=model.device)
         temp = torch.zeros(B, device=model.device)
         top_p = torch.ones(B, device=model.device)
+        guidance = torch.full((B,), model.guidance, device=model.device)  # the default streams get
         gens = [torch.Generator() for _ in range(B)]
         whisper_ms, feats = _timed(model, lambda: net.speech.whisper_features(audio, rows), repeats)
         cond_ms, ada = _timed(model, lambda: net.conditions(audio), repeats)
-        step_ms, _ = _timed(model, lambda: net.generate_from(ada, style, prev, temp, top_p, gens), repeats)
+        step_ms, _ = _timed(model, lambda: net.generate_from(ada, style, prev, temp, top_p, gens, guidance), repeats)
         latent = net.autoencoder.quantizer.bits_to_latent(prev)
         decode_ms, _ = _timed(model, lambda: net.autoencoder.decode(latent, latent), repeats)
-        total_ms, _ = _timed(model, lambda: net.generate(audio, style, prev, temp, top_p, gens), repeats)
+        total_ms, _ = _timed(model, lambda: net.generate(audio, style, prev, temp, top_p, gens, guidance), repeats)
         out.append({"batch": B, "total_ms": total_ms, "whisper_ms": whisper_ms,
                     "adapter_and_modulations_ms": max(0.0, cond_ms - whisper_ms),
                     "transformer_steps_ms": max(0.0, step_ms - decode_ms), "decode_ms": decode_ms,
@@ -137,8 +138,10 @@ def profile_backend(model: MotionModel, batch_sizes=(1, 8, 32), repeats: int = 5
         style = model.open_stream(StreamOptions()).style_C.expand(B, -1).contiguous()
         prev = torch.zeros(B, N, D, dtype=torch.bool, device=device)
         temp, top_p = torch.zeros(B, device=device), torch.ones(B, device=device)
+        guidance = torch.full((B,), model.guidance, device=device)  # the default streams get
         cond_ms, ada = _timed(model, lambda: model.backend.conditions(audio), repeats)
-        gen_ms, _ = _timed(model, lambda: model.backend.generate(ada, style, prev, temp, top_p, [None] * B), repeats)
+        gen_ms, _ = _timed(model, lambda: model.backend.generate(ada, style, prev, temp, top_p, [None] * B, guidance),
+                                 repeats)
         out.append({"batch": B, "total_ms": cond_ms + gen_ms, "conditions_ms": cond_ms, "generate_ms": gen_ms,
                     "per_window_ms": (cond_ms + gen_ms) / B})
     return out

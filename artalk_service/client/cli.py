@@ -33,7 +33,7 @@ def connect(args: argparse.Namespace) -> AnimationClient:
 def cmd_animate(args: argparse.Namespace) -> int:
     with connect(args) as client:
         result = client.animate_wav(args.wav, fps=args.fps, style=args.style, retarget=args.retarget,
-                                    seed=args.seed, temperature=args.temperature,
+                                    seed=args.seed, temperature=args.temperature, guidance=args.guidance,
                                     realtime=args.realtime, chunk_seconds=args.chunk_ms / 1000)
     write_result(result, Path(args.out))
     print(f"{len(result.values)} frames at {result.fps} fps, {len(result.names)} channels -> {args.out}")
@@ -79,6 +79,9 @@ def main(argv: list[str] | None = None) -> int:
     animate.add_argument("--fps", type=int, default=0, help="output frame rate (default: native 25)")
     animate.add_argument("--seed", type=int, default=0)
     animate.add_argument("--temperature", type=float, default=0.0)
+    animate.add_argument("--guidance", type=float, default=0.0,
+                         help="classifier-free guidance of the audio, 1 (off) to the model's max (see describe); "
+                              "default: the model's")
     animate.add_argument("--realtime", action="store_true", help="pace audio like a live source; print latency")
     animate.add_argument("--chunk-ms", type=float, default=100.0, help="audio chunk length (default 100 ms)")
     animate.set_defaults(func=cmd_animate)

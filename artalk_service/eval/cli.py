@@ -1,6 +1,6 @@
 """artalk-eval: lip-sync and motion metrics of a model and the baselines on the same clips.
 
-    artalk-eval --model M --data corpus/ [--clips 60] [--real DIR] [--styles] [--out eval.json]
+    artalk-eval --model M --data corpus/ [--clips 60] [--real DIR] [--styles] [--guidance G] [--out eval.json]
 
 Held-out corpus clips (voices never trained on) are compared with their targets. With
 --real DIR (wav files, each with a .txt transcript beside it) real recordings are
@@ -16,6 +16,7 @@ import json
 import math
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +44,33 @@ def read_wav(path: Path) -> np.ndarray:
         x = np.frombuffer(w.readframes(w.getnframes()), np.int16).astype(np.float32) / 32768
     x = x.reshape(-1, channels).mean(1)
     return soxr.resample(x, rate, 16000).astype(np.float32) if rate != 16000 else x
+
+
+@dataclass
+class RealClips:
+    """Real recordings with their references: the articulation model on their phones."""
+
+    files: list[str]
+    audio: list[np.ndarray]
+    segments: list
+    references: list[np.ndarray]
+    unaligned: list[str]  # files whose transcript would not align: recognised phones stand in
+
+
+def real_clips(folder: str) -> RealClips:
+    """NAME.wav + NAME.txt transcript pairs, force-aligned (recognised phones where that fails)."""
+    wavs = sorted(Path(folder).glob("*.wav"))
+    audio = [read_wav(w) for w in wavs]
+    segments, unaligned = [], []
+    for a, w in zip(audio, wavs):
+        try:
+            segments.append(baselines.align_phones(a, w.with_suffix(".txt").read_text().strip()))
+        except baselines.AlignmentError as err:  # keep the file, with recognised phones as reference
+            print(f"warning: {w.name}: {err}; using recognised phones as its reference", file=sys.stderr)
+            segments.append(baselines.recognise_phones(a))
+            unaligned.append(w.name)
+    refs = [baselines.articulated_motion(s, baselines.num_frames(a)) for s, a in zip(segments, audio)]
+    return RealClips([w.name for w in wavs], audio, segments, refs, unaligned)
 
 
 def heldout_clips(data: str, count: int, split: str = "heldout") -> list:
@@ -122,53 +150,60 @@ def format_table(results: dict, title: str) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(prog="artalk-eval", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+def eval_parser(prog: str, doc: str | None) -> argparse.ArgumentParser:
+    """The arguments the evaluation tools share: a model, a corpus, how many held-out clips,
+    torch threads (parse with `parse_eval_args`)."""
+    p = argparse.ArgumentParser(prog=prog, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default=str(default_model_path()), help="model .safetensors (default: bundled)")
     p.add_argument("--data", required=True, help="corpus directory with a heldout split")
-    p.add_argument("--split", default="heldout")
     p.add_argument("--clips", type=int, default=60, help="held-out clips, spread over the split (0 = all)")
+    p.add_argument("--threads", type=int, help="torch CPU threads")
+    return p
+
+
+def parse_eval_args(p: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
+    args = p.parse_args(argv)
+    if args.threads:
+        import torch
+        torch.set_num_threads(args.threads)
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = eval_parser("artalk-eval", __doc__)
+    p.add_argument("--split", default="heldout")
     p.add_argument("--audio", choices=["augmented", "clean"], default="augmented",
                    help="the corpus audio as augmented for training, or before augmentation")
     p.add_argument("--real", help="directory of real recordings: NAME.wav + NAME.txt transcript")
     p.add_argument("--styles", action="store_true", help="add the style table")
     p.add_argument("--style-clips", type=int, default=8)
-    p.add_argument("--threads", type=int)
+    p.add_argument("--guidance", type=float,
+                   help="classifier-free guidance of the audio (default: the model's; 1 = off)")
     p.add_argument("--out", help="JSON output (default: eval.json beside the model)")
-    args = p.parse_args(argv)
-    if args.threads:
-        import torch
-        torch.set_num_threads(args.threads)
+    args = parse_eval_args(p, argv)
 
     t0 = time.time()
     model = MotionModel.load(args.model)
+    if args.guidance is not None:
+        model.guidance = model.check_guidance(args.guidance)
     samples = heldout_clips(args.data, args.clips, args.split)
     audio = [s.audio if args.audio == "augmented" else s.audio_clean for s in samples]
-    report = {"model": str(args.model), "model_id": model.model_id, "data": str(args.data), "split": args.split,
-              "audio": args.audio, "voices": sorted({s.voice for s in samples})}
+    report = {"model": str(args.model), "model_id": model.model_id, "guidance": model.guidance,
+              "data": str(args.data), "split": args.split, "audio": args.audio,
+              "voices": sorted({s.voice for s in samples})}
     report["heldout"] = run_systems(model, audio, [s.segments for s in samples], [s.motion for s in samples],
                                     "targets", round_trip=True)
     print(format_table(report["heldout"], f"held-out {args.split} clips ({len(samples)}, {args.audio} audio, "
                                           f"voices {', '.join(report['voices'])}) against the corpus targets"))
     print(format_intervals(report["heldout"]))
     if args.real:
-        wavs = sorted(Path(args.real).glob("*.wav"))
-        real_audio = [read_wav(w) for w in wavs]
-        segments, report["real_unaligned"] = [], []
-        for a, w in zip(real_audio, wavs):
-            try:
-                segments.append(baselines.align_phones(a, w.with_suffix(".txt").read_text().strip()))
-            except baselines.AlignmentError as err:  # keep the file, with recognised phones as reference
-                print(f"warning: {w.name}: {err}; using recognised phones as its reference", file=sys.stderr)
-                segments.append(baselines.recognise_phones(a))
-                report["real_unaligned"].append(w.name)
-        refs = [baselines.articulated_motion(s, baselines.num_frames(a)) for s, a in zip(segments, real_audio)]
-        report["real"] = run_systems(model, real_audio, segments, refs, "aligned_phones")
-        report["real_files"] = [w.name for w in wavs]
+        real = real_clips(args.real)
+        report["real_unaligned"] = real.unaligned
+        report["real"] = run_systems(model, real.audio, real.segments, real.references, "aligned_phones")
+        report["real_files"] = real.files
         print()
-        print(format_table(report["real"], f"real recordings ({len(wavs)} files) against the articulation model "
-                                           f"on force-aligned phones (lower face only: FDD not meaningful)"))
+        print(format_table(report["real"], f"real recordings ({len(real.files)} files) against the articulation "
+                                           f"model on force-aligned phones (lower face only: FDD not meaningful)"))
     if args.styles and model.style_presets:
         report["styles"] = st = style_table(model, samples, args.style_clips)
         print(f"\nstyle presets on {st['clips']} clips: nearest-centroid accuracy "

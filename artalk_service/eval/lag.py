@@ -15,16 +15,15 @@ positions apart. Writes JSON (--out) and prints a table.
 """
 from __future__ import annotations
 
-import argparse
 import json
 
 import numpy as np
 import torch
 
 from ..data.articulation import lip_gap
-from ..model import MotionModel, StreamOptions, default_model_path
+from ..model import MotionModel, StreamOptions
 from ..model.stream import utterance_samples
-from .cli import heldout_clips
+from .cli import eval_parser, heldout_clips, parse_eval_args
 from .metrics import Clip, evaluate
 
 SYSTEMS = ("autoencoder", "teacher_forced", "no_context", "free_running")
@@ -78,16 +77,9 @@ def diagnose(model: MotionModel, samples: list) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(prog="python -m artalk_service.eval.lag", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", default=str(default_model_path()), help="model .safetensors (default: bundled)")
-    p.add_argument("--data", required=True, help="corpus directory with a heldout split")
-    p.add_argument("--clips", type=int, default=60, help="held-out clips, spread over the split (0 = all)")
-    p.add_argument("--threads", type=int)
+    p = eval_parser("python -m artalk_service.eval.lag", __doc__)
     p.add_argument("--out", help="JSON output")
-    args = p.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    args = parse_eval_args(p, argv)
     model = MotionModel.load(args.model)
     report = {"model_id": model.model_id, "clips": args.clips, **diagnose(model, heldout_clips(args.data, args.clips))}
     print(f"{'system':16} {'mouth err':>9} {'closure':>8} {'lag ms':>7}  lag by frame position in the window (ms)")

@@ -58,6 +58,18 @@ class SpeechEncoderGraph(nn.Module):
         return tuple(self.net.conditions_from_whisper(whisper_BtC))
 
 
+class NullConditionsGraph(nn.Module):
+    """No inputs -> the null audio's modulations (ARTalk.null_conditions), the unconditional
+    branch of classifier-free guidance; only models trained with a null audio have it."""
+
+    def __init__(self, net: ARTalk):
+        super().__init__()
+        self.net = net
+
+    def forward(self) -> tuple[torch.Tensor, ...]:
+        return tuple(self.net.null_conditions())
+
+
 class StyleEncoderGraph(nn.Module):
     def __init__(self, net: ARTalk):
         super().__init__()
@@ -165,7 +177,9 @@ def model_graphs(net: ARTalk) -> list[Graph]:
                  "logits": {0: "batch", 1: "tokens"}, **{name: batch for name in ada},
                  **{name: {0: "batch", 2: "past"} for name in past},
                  **{name: {0: "batch", 2: "keys"} for name in cache_names("present", depth)}}
-    return [
+    guidance = [Graph("null_conditions", NullConditionsGraph(net), {}, ada, {})] \
+        if net.speech.null_features is not None else []
+    return guidance + [
         Graph("speech_encoder", SpeechEncoderGraph(net), {"audio": 0.1 * randn(B, S)}, ada,
               {"audio": batch, **{name: batch for name in ada}}),
         Graph("style_encoder", StyleEncoderGraph(net), {"clip": randn(cfg.style.max_frames, channels)},

@@ -13,7 +13,7 @@ from ..layout import get_layout
 from .autoencoder import MotionAutoencoder
 from .config import ModelConfig
 from .quantizer import resize
-from .sampling import draw_bits
+from .sampling import draw_bits, guide
 from .speech import SpeechEncoder
 from .style import StyleEncoder
 from .transformer import ScaleTransformer
@@ -123,28 +123,47 @@ class ARTalk(nn.Module):
         return self.transformer.modulations(self.tokens_from_rows(self.speech.adapt(whisper_BtC), halves.start, cur))
 
     @torch.no_grad()
+    def null_conditions(self) -> list[torch.Tensor]:
+        """The AdaLN modulations of the null audio (every token hears nothing), shaped like one
+        window's conditions (1, 2N, 6C / 2C): classifier-free guidance's unconditional branch."""
+        if self.speech.null_features is None:
+            raise ValueError("this model was trained without a null audio condition (model.speech.null_audio): "
+                             "it supports guidance 1 only")
+        tokens = 2 * self.config.window.num_tokens
+        return self.transformer.modulations(self.speech.null_features.expand(1, tokens, -1))
+
+    @torch.no_grad()
     def generate(self, audio_BS, style_BC, prev_bits_BND, temperature_B, top_p_B,
-                 generators: list[torch.Generator]) -> tuple[torch.Tensor, torch.Tensor]:
+                 generators: list[torch.Generator], guidance_B: torch.Tensor | None = None):
         """One window for each of B streams -> (codes (B, N, D), normalised motion (B, W, C))."""
         return self.generate_from(self.conditions(audio_BS), style_BC, prev_bits_BND, temperature_B, top_p_B,
-                                  generators)
+                                  generators, guidance_B)
 
     @torch.no_grad()
     def generate_from(self, ada: list[torch.Tensor], style_BC, prev_bits_BND, temperature_B, top_p_B,
-                      generators: list[torch.Generator | None]) -> tuple[torch.Tensor, torch.Tensor]:
+                      generators: list[torch.Generator | None],
+                      guidance_B: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """generate() given the windows' conditions (`conditions(audio)`, which may be computed
         ahead, batched over many windows). The previous window's tokens run once, at step 0,
-        and their keys/values are cached for the later scale steps."""
+        and their keys/values are cached for the later scale steps.
+        guidance_B: classifier-free guidance scale of the audio per stream (None, or all 1: off);
+        the null-audio branch runs as B more rows (sampling.guide)."""
         scales, N = self.config.window.scales, self.config.window.num_tokens
         quantizer, tf = self.autoencoder.quantizer, self.transformer
+        guided = guidance_B is not None and bool((guidance_B != 1).any())
+        rows = 2 if guided else 1
+        if guided:
+            ada = [torch.cat([a, n.expand_as(a)]) for a, n in zip(ada, self.null_conditions())]
         caches = [{} for _ in tf.blocks]
         # step 0 runs the previous window's tokens and the style token together
         x_BlC = torch.cat([self.transformer_inputs(style_BC, prev_bits_BND), style_BC[:, None]], dim=1)
         mask, start, f_hat_BWD, bits = tf.mask_LL[: N + 1, : N + 1], 0, 0.0, []
         for k, s in enumerate(scales):
             stop = start + x_BlC.shape[1]
-            h_BlC = tf.step(x_BlC, ada, start, mask, caches)
+            h_BlC = tf.step(x_BlC.repeat(rows, 1, 1), ada, start, mask, caches)
             logits_BsD2 = tf.logits(h_BlC[:, -s:], ada[-1][:, stop - s: stop])
+            if guided:
+                logits_BsD2 = guide(logits_BsD2, guidance_B)
             bits.append(draw_bits(logits_BsD2, temperature_B, top_p_B, generators))
             if k + 1 < len(scales):  # later scales see everything cached so far: no mask
                 f_hat_BWD = f_hat_BWD + quantizer.lift(quantizer.codes_to_vectors(bits[-1]), k)

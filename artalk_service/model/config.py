@@ -46,6 +46,8 @@ class SpeechConfig:
     adapter_kernel: int = 5                 # temporal conv of the adapter, at 50 Hz
     phone_classes: int = 0                  # > 0: an auxiliary phone classifier on the adapted
                                             # features, trained in stage 2 (data.phones.PHONES: 40)
+    null_audio: bool = False                # a learned "no audio" condition (trained by audio dropout):
+                                            # the unconditional branch of classifier-free guidance
 
 
 @dataclass(frozen=True)

@@ -94,14 +94,18 @@ def transformer_loss(net: ARTalk, whisper_BTC: torch.Tensor, style_BC: torch.Ten
                      prev_bits_BND: torch.Tensor, bits_BND: torch.Tensor,
                      phones_BT: torch.Tensor | None = None,
                      weights: TransformerLossWeights = TransformerLossWeights(),
-                     motion_B3WC: torch.Tensor | None = None):
+                     motion_B3WC: torch.Tensor | None = None, audio_dropped_B: torch.Tensor | None = None):
     """Teacher-forced bit cross-entropy of the current window -> (loss, parts for logging).
     whisper_BTC = net.speech.whisper_features(audio contexts), cacheable: Whisper is frozen.
     phones_BT: the phone id of every Whisper frame (data.phones.PHONES), for the phone and
     bilabial-token terms. motion_B3WC: the normalised windows the bits code (code_targets),
-    for the decoded-motion term."""
+    for the decoded-motion term. audio_dropped_B: windows conditioned on the null audio instead
+    (classifier-free guidance's unconditional branch; the phone term still reads their audio)."""
     feats_BTC = net.speech.adapt(whisper_BTC)
-    logits_BND2 = net.logits(feats_BTC, style_BC, prev_bits_BND, bits_BND)
+    heard_BTC = feats_BTC
+    if audio_dropped_B is not None:
+        heard_BTC = torch.where(audio_dropped_B[:, None, None], net.speech.null_features, feats_BTC)
+    logits_BND2 = net.logits(heard_BTC, style_BC, prev_bits_BND, bits_BND)
     ce_BN = F.cross_entropy(logits_BND2.flatten(0, 2), bits_BND.flatten().long(),
                             reduction="none").view(bits_BND.shape).mean(-1)
     gap_weights_BW = None

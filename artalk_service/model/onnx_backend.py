@@ -5,7 +5,8 @@ execution provider, or by the CUDA provider where `onnxruntime-gpu` and a GPU ex
 The window loop mirrors ARTalk.generate_from: the previous window's tokens and the style
 token run at step 0, each later scale step runs that scale's tokens against the key/value
 cache, which goes in and out of `transformer_step` explicitly. Bits are chosen by the same
-`draw_bits` as in PyTorch, so greedy and seeded sampling mean the same on both backends.
+`draw_bits` (after the same `guide`) as in PyTorch, so greedy and seeded sampling mean the
+same on both backends.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ import numpy as np
 import torch
 
 from .config import ModelConfig
-from .sampling import draw_bits
+from .sampling import draw_bits, guide
 from .stream import MotionModel
 from .transformer import scale_mask
 
@@ -92,6 +93,7 @@ class OnnxBackend:
         self._null_style = self.run("style_encoder", clip=np.zeros((1, channels), np.float32))[1]
         still_motion = np.zeros((1, config.window.frames, channels), np.float32)  # mean motion, normalised
         self._initial_bits = self.run("autoencoder_encoder", prev_motion=still_motion, motion=still_motion)[0][0]
+        self._null_ada = self.run("null_conditions") if "null_conditions" in self._sessions else None
 
     def run(self, graph: str, **feeds: np.ndarray) -> list[np.ndarray]:
         outputs = self._sessions[graph].run(None, feeds)
@@ -109,21 +111,32 @@ class OnnxBackend:
             raise ValueError("whisper_dtype is a speed mode of the torch backend; onnxruntime runs float32")
         return [torch.from_numpy(a) for a in self.run("speech_encoder", audio=audio_BS)]
 
-    def generate(self, ada, style_BC, prev_bits_BND, temperature_B, top_p_B, generators):
-        ada_feeds = {name: a.numpy() for name, a in zip(self.ada_names, ada)}
+    def generate(self, ada, style_BC, prev_bits_BND, temperature_B, top_p_B, generators, guidance_B=None):
+        guided = guidance_B is not None and bool((guidance_B != 1).any())
+        rows = 2 if guided else 1  # guided: the null-audio branch runs as B more rows
+        ada_arrays = [a.numpy() for a in ada]
+        if guided:
+            if self._null_ada is None:
+                raise ValueError("this export has no null_conditions graph: its model supports guidance 1 only")
+            ada_arrays = [np.concatenate([a, np.broadcast_to(n, a.shape)]) for a, n in zip(ada_arrays, self._null_ada)]
+        ada_feeds = dict(zip(self.ada_names, ada_arrays))
         style, prev = style_BC.numpy(), prev_bits_BND.numpy()
         B, N = len(style), self.offsets[-1]
         bits_BND = np.zeros_like(prev)
         # step 0 runs the previous window's tokens and the style token together
         x_BlC = np.concatenate([self.run("token_embed", style=style, bits=prev)[0], style[:, None]], axis=1)
         mask = self.mask_LL[: N + 1, : N + 1]
-        past = [np.zeros((B, self.heads, 0, self.head_width), np.float32)] * len(self.past_names)  # empty cache
+        past = [np.zeros((rows * B, self.heads, 0, self.head_width), np.float32)] * len(self.past_names)  # empty
         start = 0
         for k, s in enumerate(self.scales):
             stop = start + x_BlC.shape[1]
-            logits, *past = self.run("transformer_step", x=x_BlC, positions=np.arange(start, stop), mask=mask,
+            logits, *past = self.run("transformer_step", x=np.tile(x_BlC, (rows, 1, 1)),
+                                     positions=np.arange(start, stop), mask=mask,
                                      **ada_feeds, **dict(zip(self.past_names, past)))
-            bits = draw_bits(torch.from_numpy(logits[:, -s:]), temperature_B, top_p_B, generators)
+            logits_BsD2 = torch.from_numpy(logits[:, -s:])
+            if guided:
+                logits_BsD2 = guide(logits_BsD2, guidance_B)
+            bits = draw_bits(logits_BsD2, temperature_B, top_p_B, generators)
             bits_BND[:, self.offsets[k]: self.offsets[k + 1]] = bits.numpy()
             # the next scale's inputs from the codes so far (token_embed's first token, the style,
             # stands in scale 0's place: one token, as in ARTalk); it sees every cached key

@@ -1,4 +1,5 @@
-"""Choosing code bits from logits: greedy, or temperature + top-p with per-window seeds.
+"""Choosing code bits from logits: greedy, or temperature + top-p with per-window seeds;
+optionally after classifier-free guidance of the audio (`guide`).
 
 Randomness never comes from a shared generator: each window draws from its own
 generator seeded by (seed, utterance, window), on the CPU, so the result does not
@@ -8,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+
+MIN_GUIDANCE, MAX_GUIDANCE = 1.0, 4.0  # classifier-free guidance of the audio: 1 = off
 
 
 def window_generator(seed: int, utterance: int, window: int) -> torch.Generator:
@@ -38,3 +41,11 @@ def draw_bits(logits_BsD2: torch.Tensor, temperature_B: torch.Tensor, top_p_B: t
         if t > 0:
             uniform_BsD[i] = torch.rand(uniform_BsD.shape[1:], generator=generators[i])
     return sample_bits(logits_BsD2, temperature_B, top_p_B, uniform_BsD.to(logits_BsD2.device))
+
+
+def guide(logits_2BsD2: torch.Tensor, guidance_B: torch.Tensor) -> torch.Tensor:
+    """Classifier-free guidance of the audio: logits of B windows hearing their audio, then of the
+    same B windows hearing the null audio -> null + g * (audio - null), (B, s, D, 2). g > 1 pushes
+    each bit further from what the previous window and the style alone suggest."""
+    heard, null = logits_2BsD2.chunk(2)
+    return null + guidance_B.to(heard.device)[:, None, None, None] * (heard - null)

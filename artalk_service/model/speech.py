@@ -217,6 +217,9 @@ class SpeechEncoder(nn.Module):
         # phonetic (p/b/m above all) for the transformer, instead of voice-specific.
         classes = config.speech.phone_classes
         self.phone_head = nn.Linear(width, classes) if classes else None
+        # Stands in for the adapted features when training drops the audio, so that guidance
+        # can contrast "this audio" with "no audio" (the previous window and the style alone).
+        self.null_features = nn.Parameter(torch.zeros(width)) if config.speech.null_audio else None
 
     @torch.no_grad()
     def whisper_features(self, audio_BS: torch.Tensor, rows: slice | None = None) -> torch.Tensor:

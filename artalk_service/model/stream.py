@@ -28,7 +28,7 @@ from .backend import NetworkBackend, TorchBackend
 from .blinks import BlinkProcess, blink_rate
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import SAMPLE_RATE, ModelConfig
-from .sampling import window_generator
+from .sampling import MAX_GUIDANCE, MIN_GUIDANCE, window_generator
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,7 @@ class StreamOptions:
     seed: int = 0
     temperature: float = 0.0               # 0 = greedy
     top_p: float = 1.0
+    guidance: float | None = None          # classifier-free guidance of the audio; None = the model's default
 
 
 @dataclass(frozen=True, eq=False)
@@ -69,7 +70,8 @@ class MotionModel:
 
     def __init__(self, net: ARTalk, model_id: str, style_presets: dict[str, np.ndarray] | None = None,
                  device: str | torch.device = "cpu", trained: bool = True, encode_ahead: int = 16,
-                 whisper_dtype: torch.dtype | None = None, backend: NetworkBackend | None = None):
+                 whisper_dtype: torch.dtype | None = None, backend: NetworkBackend | None = None,
+                 guidance: float = 1.0):
         self.backend = backend or TorchBackend(net, device)
         self.device = self.backend.device
         self.trained = trained  # False for the random-init stand-in used before weights exist
@@ -78,6 +80,8 @@ class MotionModel:
         self.layout: MotionLayout = get_layout(self.config.layout)
         self.model_id = model_id
         self.style_presets = {k: np.asarray(v, np.float32) for k, v in (style_presets or {}).items()}
+        self.guides = net.speech.null_features is not None  # trained with a null audio condition
+        self.guidance = self.check_guidance(guidance)  # the default of streams that do not choose
         self.window_frames = self.config.window.frames
         self.lookahead_frames = self.config.window.lookahead_frames
         self.frame_samples = self.sample_rate // self.layout.fps
@@ -103,8 +107,8 @@ class MotionModel:
 
     @classmethod
     def load(cls, path: str | Path, device: str | torch.device = "cpu") -> MotionModel:
-        net, model_id, presets = load_checkpoint(path, device)
-        return cls(net, model_id, presets, device)
+        net, model_id, presets, guidance = load_checkpoint(path, device)
+        return cls(net, model_id, presets, device, guidance=guidance)
 
     @classmethod
     def untrained(cls, config: ModelConfig, device: str | torch.device = "cpu", seed: int = 0,
@@ -116,12 +120,26 @@ class MotionModel:
         return cls(net, f"untrained-{digest}-seed{seed}", {}, device, trained=False, **options)
 
     def save(self, path: str | Path) -> None:
-        save_checkpoint(path, self.net, self.model_id, self.style_presets)
+        save_checkpoint(path, self.net, self.model_id, self.style_presets, self.guidance)
 
     def with_backend(self, backend: NetworkBackend) -> MotionModel:
         """The same model (weights, identity, presets, options) computed by another backend."""
         return MotionModel(self.net, self.model_id, self.style_presets, trained=self.trained,
-                           encode_ahead=self.encode_ahead, whisper_dtype=self.whisper_dtype, backend=backend)
+                           encode_ahead=self.encode_ahead, whisper_dtype=self.whisper_dtype, backend=backend,
+                           guidance=self.guidance)
+
+    @property
+    def max_guidance(self) -> float:
+        """The largest guidance a stream may ask for: 1 (off) unless trained with a null audio."""
+        return MAX_GUIDANCE if self.guides else MIN_GUIDANCE
+
+    def check_guidance(self, guidance: float) -> float:
+        if not (math.isfinite(guidance) and MIN_GUIDANCE <= guidance <= MAX_GUIDANCE):
+            raise ValueError(f"guidance must be {MIN_GUIDANCE:g} (off) to {MAX_GUIDANCE:g}, got {guidance}")
+        if guidance > self.max_guidance:
+            raise ValueError(f"model {self.model_id} was trained without a null audio condition: it supports "
+                             f"guidance 1 (off) only, got {guidance}")
+        return float(guidance)
 
     # --- streaming ---------------------------------------------------------------------
 
@@ -130,8 +148,9 @@ class MotionModel:
             raise ValueError(f"temperature must be >= 0, got {options.temperature}")
         if not 0 < options.top_p <= 1:
             raise ValueError(f"top_p must be in (0, 1], got {options.top_p}")
+        guidance = self.guidance if options.guidance is None else self.check_guidance(options.guidance)
         style_C = self.backend.style(self._style_clip(options.style))
-        return MotionStream(self, options, style_C, self._initial_bits_ND)
+        return MotionStream(self, options, style_C, self._initial_bits_ND, guidance)
 
     def _style_clip(self, style) -> np.ndarray | None:
         if style is None:
@@ -168,9 +187,11 @@ class MotionModel:
         prev_BND = torch.stack([job.prev_bits for job in jobs])
         temperature_B = torch.tensor([o.temperature for o in opts], dtype=torch.float32, device=self._tensors)
         top_p_B = torch.tensor([o.top_p for o in opts], dtype=torch.float32, device=self._tensors)
+        guidance_B = torch.tensor([job.stream.guidance for job in jobs], dtype=torch.float32, device=self._tensors)
         generators = [window_generator(o.seed, job.utterance, job.window) if o.temperature > 0 else None
                       for o, job in zip(opts, jobs)]  # greedy windows draw nothing
-        bits_BND, motion_BWC = self.backend.generate(ada, style_BC, prev_BND, temperature_B, top_p_B, generators)
+        bits_BND, motion_BWC = self.backend.generate(ada, style_BC, prev_BND, temperature_B, top_p_B, generators,
+                                                     guidance_B)
         frames_BWC = self.clamp(motion_BWC).float().cpu().numpy()
         for job, bits_ND, frames_WC in zip(jobs, bits_BND, frames_BWC):
             job.stream._commit(job, bits_ND, frames_WC)
@@ -297,8 +318,8 @@ class MotionStream:
     """One session's stream. Not thread-safe; cheap to create."""
 
     def __init__(self, model: MotionModel, options: StreamOptions, style_C: torch.Tensor,
-                 initial_bits_ND: torch.Tensor):
-        self.model, self.options, self.style_C = model, options, style_C
+                 initial_bits_ND: torch.Tensor, guidance: float = 1.0):
+        self.model, self.options, self.style_C, self.guidance = model, options, style_C, guidance
         self._bits_ND = initial_bits_ND  # motion context: the previous window's codes
         self._blinks = BlinkProcess(model.layout, blink_rate(options.style), options.seed)
         self._utterance = 0

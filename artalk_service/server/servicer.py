@@ -277,7 +277,9 @@ class AnimationServicer(service_pb2_grpc.AnimationServicer):
         return pb.DescribeResponse(
             service_version=__version__, api_version="artalk.v1",
             models=[pb.ModelInfo(model_id=model.model_id, motion_layout=layout.name, fps=layout.fps,
-                                 latency=_latency(model), trained=model.trained, device=str(model.device))],
+                                 latency=_latency(model), trained=model.trained, device=str(model.device),
+                                 default_guidance=model.guidance,
+                                 max_guidance=model.max_guidance)],
             motion_layouts=[pb.MotionLayoutInfo(name=layout.name, channels=layout.channels,
                                                 rotation_channels=layout.rotation_channels, fps=layout.fps)],
             retarget_presets=[pb.RetargetPresetInfo(name=name, description=m.description, channel_names=m.names)

@@ -38,19 +38,23 @@ def settings_from_proto(config: pb.SessionConfig, model, limits: Limits, maps: M
     output_fps = config.output_fps or model.layout.fps
     if output_fps > limits.max_output_fps:
         raise InvalidRequest(f"output_fps {output_fps} is out of range; accepted: 1 to {limits.max_output_fps}, or 0 for native {model.layout.fps}")
-    for name, value in (("temperature", config.temperature), ("top_p", config.top_p)):
+    for name, value in (("temperature", config.temperature), ("top_p", config.top_p), ("guidance", config.guidance)):
         if not math.isfinite(value):
             raise InvalidRequest(f"{name} is {value}; accepted: a finite number")
     if not 0.0 <= config.temperature <= 2.0:
         raise InvalidRequest(f"temperature {config.temperature} is out of range; accepted: 0 (greedy) to 2")
     if not 0.0 <= config.top_p <= 1.0:
         raise InvalidRequest(f"top_p {config.top_p} is out of range; accepted: (0, 1], or 0 for off")
+    if config.guidance and not 1.0 <= config.guidance <= model.max_guidance:
+        raise InvalidRequest(f"guidance {config.guidance:g} is out of range; accepted: 0 (the model's default, "
+                             f"{model.guidance:g}) or 1 (off) to {model.max_guidance:g}"
+                             + ("" if model.guides else f" (model {model.model_id} was trained without guidance)"))
     for name in ("session_id", "character_id"):
         if len(getattr(config, name)) > limits.max_id_chars:
             raise InvalidRequest(f"{name} is longer than {limits.max_id_chars} characters")
     style_name, style = _style(config, model)
     options = StreamOptions(style=style, seed=config.seed % 2**63, temperature=float(config.temperature),
-                            top_p=float(config.top_p) or 1.0)
+                            top_p=float(config.top_p) or 1.0, guidance=float(config.guidance) or None)
     return SessionSettings(
         audio_format=fmt, output_fps=output_fps, retarget=_retarget(config, maps), style_name=style_name,
         stream_options=options,

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -43,16 +42,20 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def install(run: Path, cfg: TrainConfig, target: Path | None = None) -> Path:
-    """Copy <run>/model.safetensors to the bundled default path, with config.json beside it."""
+def install(run: Path, cfg: TrainConfig, target: Path | None = None, guidance: float | None = None) -> Path:
+    """Copy <run>/model.safetensors to the bundled default path, with config.json beside it.
+    guidance: the installed model's default classifier-free guidance of the audio (chosen by
+    `python -m artalk_service.eval.guidance`); None keeps the run's (1 = off)."""
     target = target or default_model_path()
     target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(run / "model.safetensors", target)
     from ..model import MotionModel
-    model = MotionModel.load(target)
+    model = MotionModel.load(run / "model.safetensors")
+    if guidance is not None:
+        model.guidance = model.check_guidance(guidance)
+    model.save(target)
     (target.parent / "config.json").write_text(json.dumps(
-        {"model_id": model.model_id, "model": cfg.model.to_dict(), "style_presets": sorted(model.style_presets),
-         "train": cfg.to_dict()}, indent=2) + "\n")
+        {"model_id": model.model_id, "guidance": model.guidance, "model": cfg.model.to_dict(),
+         "style_presets": sorted(model.style_presets), "train": cfg.to_dict()}, indent=2) + "\n")
     return target
 
 
@@ -70,12 +73,13 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--stop-after", type=int, help="checkpoint and exit after this step (resume later)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--install", action="store_true", help=f"ar: copy the model to {default_model_path()}")
+    p.add_argument("--guidance", type=float, help="install: the model's default guidance of the audio (1 = off)")
     args = p.parse_args(argv)
 
     run = Path(args.out)
     if args.stage == "install":
         cfg = TrainConfig.from_dict(json.loads((run / "train_config.json").read_text()))
-        print(f"installed {install(run, cfg)}")
+        print(f"installed {install(run, cfg, guidance=args.guidance)}")
         return
     if not args.corpus:
         p.error(f"{args.stage} needs --corpus")
@@ -105,7 +109,7 @@ def main(argv: list[str] | None = None) -> None:
         log({"stage": "ar", "saved": str(run / "model.safetensors"), "model_id": model.model_id,
              "presets": sorted(model.style_presets)})
         if args.install:
-            log({"installed": str(install(run, cfg))})
+            log({"installed": str(install(run, cfg, guidance=args.guidance))})
 
 
 if __name__ == "__main__":

@@ -46,11 +46,15 @@ class TrainConfig:
                                         # p/b/m frames (model.losses.TransformerLossWeights)
     decoded_motion_weight: float = 0.0  # stage 2: the stage-1 motion loss on the motion decoded from the
                                         # predicted (greedy, straight-through) bits
+    audio_dropout: float = 0.0      # stage 2: share of windows trained with the null audio condition
+                                    # (needs model.speech.null_audio; enables classifier-free guidance)
     free_running_utterances: int = 4  # held-out utterances generated at each transformer evaluation
 
     def __post_init__(self) -> None:
         if self.phone_loss_weight > 0 and not self.model.speech.phone_classes:
             raise ValueError("phone_loss_weight > 0 needs model.speech.phone_classes (40: data.phones.PHONES)")
+        if self.audio_dropout > 0 and not self.model.speech.null_audio:
+            raise ValueError("audio_dropout > 0 needs model.speech.null_audio: true")
 
     @classmethod
     def tiny(cls) -> TrainConfig:

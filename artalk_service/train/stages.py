@@ -187,7 +187,7 @@ def train_ar(cfg: TrainConfig, train: WindowCorpus, heldout: WindowCorpus, run: 
                                      decoded_motion=cfg.decoded_motion_weight,
                                      motion=AutoencoderLossWeights(lip_gap=cfg.lip_gap_weight))
 
-    def loss_on(corpus, cache, examples, rng, style_dropout, feature_dropout):
+    def loss_on(corpus, cache, examples, rng, style_dropout, feature_dropout, audio_dropout):
         motion = _normalised_windows(net, corpus, examples)
         prev_bits, bits = code_targets(net, motion)
         style_BC = style_batch(net, corpus, examples, rng, style_dropout)
@@ -195,14 +195,17 @@ def train_ar(cfg: TrainConfig, train: WindowCorpus, heldout: WindowCorpus, run: 
         if feature_dropout > 0:
             feats = F.dropout(feats, feature_dropout)
         phones = torch.from_numpy(corpus.phone_labels(examples)).to(device)
-        return transformer_loss(net, feats, style_BC, prev_bits, bits, phones, weights, motion)
+        dropped = None  # drawn only when used: runs without audio dropout keep their random stream
+        if audio_dropout > 0:
+            dropped = torch.from_numpy(rng.random(len(examples)) < audio_dropout).to(device)
+        return transformer_loss(net, feats, style_BC, prev_bits, bits, phones, weights, motion, dropped)
 
     def step_fn(rng):
         return loss_on(train, train_cache, train.sample(rng, stage.batch_size), rng, cfg.style_dropout,
-                       cfg.feature_dropout)
+                       cfg.feature_dropout, cfg.audio_dropout)
 
     def eval_fn():
-        loss, parts = loss_on(heldout, eval_cache, eval_examples, np.random.default_rng(0), 0.0, 0.0)
+        loss, parts = loss_on(heldout, eval_cache, eval_examples, np.random.default_rng(0), 0.0, 0.0, 0.0)
         return {"eval_loss": float(loss), **{f"eval_{k}": float(v) for k, v in parts.items()},
                 **free_running_error(net, heldout, cfg.free_running_utterances)}
 

@@ -64,3 +64,28 @@ def test_lag_by_position_reads_a_late_mouth_as_late():
     assert np.allclose(lag_by_position([Clip(ref, (), ref)], 10), 0)
     lags = lag_by_position([Clip(late, (), ref)], 10)
     assert all(30 < v < 50 for v in lags), lags
+
+
+def test_guidance_sweep_scores_each_scale_on_the_same_clips(corpus, tmp_path, capsys):
+    import dataclasses
+
+    import torch
+
+    from artalk_service.eval import guidance
+    tiny = ModelConfig.tiny()
+    config = dataclasses.replace(tiny, speech=dataclasses.replace(tiny.speech, null_audio=True))
+    model = MotionModel.untrained(config)
+    with torch.no_grad():
+        model.net.speech.null_features.normal_(generator=torch.Generator().manual_seed(1))
+    path = tmp_path / "g.safetensors"
+    model.save(path)
+    guidance.main(["--model", str(path), "--data", corpus, "--clips", "2", "--scales", "1,3",
+                   "--out", str(tmp_path / "g.json")])
+    report = json.loads((tmp_path / "g.json").read_text())
+    assert list(report["heldout"]) == ["1", "3"]
+    assert report["heldout"]["1"]["mouth_mean_err"] != report["heldout"]["3"]["mouth_mean_err"]
+    assert "guidance" in capsys.readouterr().out
+    with pytest.raises(SystemExit):  # a model without a null audio takes guidance 1 only
+        unguided = tmp_path / "u.safetensors"
+        MotionModel.untrained(tiny).save(unguided)
+        guidance.main(["--model", str(unguided), "--data", corpus, "--clips", "1", "--scales", "2"])

@@ -55,7 +55,7 @@ class StyleSelection(_message.Message):
     def __init__(self, preset: _Optional[str] = ..., reference_clip: _Optional[_Union[MotionClip, _Mapping]] = ...) -> None: ...
 
 class SessionConfig(_message.Message):
-    __slots__ = ("audio_format", "output_fps", "retarget", "style", "seed", "temperature", "top_p", "head_motion", "blinks", "session_id", "character_id", "include_native_motion", "echo_audio", "idle_motion")
+    __slots__ = ("audio_format", "output_fps", "retarget", "style", "seed", "temperature", "top_p", "head_motion", "blinks", "session_id", "character_id", "include_native_motion", "echo_audio", "idle_motion", "guidance")
     AUDIO_FORMAT_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_FPS_FIELD_NUMBER: _ClassVar[int]
     RETARGET_FIELD_NUMBER: _ClassVar[int]
@@ -70,6 +70,7 @@ class SessionConfig(_message.Message):
     INCLUDE_NATIVE_MOTION_FIELD_NUMBER: _ClassVar[int]
     ECHO_AUDIO_FIELD_NUMBER: _ClassVar[int]
     IDLE_MOTION_FIELD_NUMBER: _ClassVar[int]
+    GUIDANCE_FIELD_NUMBER: _ClassVar[int]
     audio_format: AudioFormat
     output_fps: int
     retarget: RetargetSelection
@@ -84,7 +85,8 @@ class SessionConfig(_message.Message):
     include_native_motion: bool
     echo_audio: bool
     idle_motion: bool
-    def __init__(self, audio_format: _Optional[_Union[AudioFormat, _Mapping]] = ..., output_fps: _Optional[int] = ..., retarget: _Optional[_Union[RetargetSelection, _Mapping]] = ..., style: _Optional[_Union[StyleSelection, _Mapping]] = ..., seed: _Optional[int] = ..., temperature: _Optional[float] = ..., top_p: _Optional[float] = ..., head_motion: _Optional[bool] = ..., blinks: _Optional[bool] = ..., session_id: _Optional[str] = ..., character_id: _Optional[str] = ..., include_native_motion: _Optional[bool] = ..., echo_audio: _Optional[bool] = ..., idle_motion: _Optional[bool] = ...) -> None: ...
+    guidance: float
+    def __init__(self, audio_format: _Optional[_Union[AudioFormat, _Mapping]] = ..., output_fps: _Optional[int] = ..., retarget: _Optional[_Union[RetargetSelection, _Mapping]] = ..., style: _Optional[_Union[StyleSelection, _Mapping]] = ..., seed: _Optional[int] = ..., temperature: _Optional[float] = ..., top_p: _Optional[float] = ..., head_motion: _Optional[bool] = ..., blinks: _Optional[bool] = ..., session_id: _Optional[str] = ..., character_id: _Optional[str] = ..., include_native_motion: _Optional[bool] = ..., echo_audio: _Optional[bool] = ..., idle_motion: _Optional[bool] = ..., guidance: _Optional[float] = ...) -> None: ...
 
 class AudioChunk(_message.Message):
     __slots__ = ("data",)
@@ -245,20 +247,24 @@ class DescribeRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class ModelInfo(_message.Message):
-    __slots__ = ("model_id", "motion_layout", "fps", "latency", "trained", "device")
+    __slots__ = ("model_id", "motion_layout", "fps", "latency", "trained", "device", "default_guidance", "max_guidance")
     MODEL_ID_FIELD_NUMBER: _ClassVar[int]
     MOTION_LAYOUT_FIELD_NUMBER: _ClassVar[int]
     FPS_FIELD_NUMBER: _ClassVar[int]
     LATENCY_FIELD_NUMBER: _ClassVar[int]
     TRAINED_FIELD_NUMBER: _ClassVar[int]
     DEVICE_FIELD_NUMBER: _ClassVar[int]
+    DEFAULT_GUIDANCE_FIELD_NUMBER: _ClassVar[int]
+    MAX_GUIDANCE_FIELD_NUMBER: _ClassVar[int]
     model_id: str
     motion_layout: str
     fps: int
     latency: AlgorithmicLatency
     trained: bool
     device: str
-    def __init__(self, model_id: _Optional[str] = ..., motion_layout: _Optional[str] = ..., fps: _Optional[int] = ..., latency: _Optional[_Union[AlgorithmicLatency, _Mapping]] = ..., trained: _Optional[bool] = ..., device: _Optional[str] = ...) -> None: ...
+    default_guidance: float
+    max_guidance: float
+    def __init__(self, model_id: _Optional[str] = ..., motion_layout: _Optional[str] = ..., fps: _Optional[int] = ..., latency: _Optional[_Union[AlgorithmicLatency, _Mapping]] = ..., trained: _Optional[bool] = ..., device: _Optional[str] = ..., default_guidance: _Optional[float] = ..., max_guidance: _Optional[float] = ...) -> None: ...
 
 class MotionLayoutInfo(_message.Message):
     __slots__ = ("name", "channels", "rotation_channels", "fps")
