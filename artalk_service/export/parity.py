@@ -18,15 +18,18 @@ from artalk_service.model.onnx_backend import OnnxBackend
 
 # Largest absolute difference allowed per graph output, ONNX Runtime (CPU provider) against
 # PyTorch on the same inputs; about 10x what the bundled model shows (README, "ONNX export
-# and backends"). Bit outputs (the autoencoder's encoder) must match exactly, and so must
-# every greedy code. Frames may differ by float rounding only because their codes match.
+# and backends"). Bit outputs (the autoencoder's encoder) are scored by their share of
+# mismatched bits; every greedy code must match. Frames may differ by float rounding only
+# because their codes match.
 TOLERANCES = {
     "speech_encoder": 1e-4,       # AdaLN modulations, magnitudes up to ~10
     "null_conditions": 1e-4,      # the same, of the null audio (models trained with one)
     "style_encoder": 1e-5,
     "token_embed": 1e-5,
     "transformer_step": 1e-4,     # logits and the key/value cache
-    "autoencoder_encoder": 0,     # mismatched bits
+    "autoencoder_encoder": 1e-2,  # share of mismatched bits: a residual within float rounding of 0 may
+                                  # take the other sign, and the later scales follow it (the service
+                                  # encodes only the rest pose; the greedy codes below must match exactly)
     "autoencoder_decoder": 1e-5,  # frames in layout units (blendshapes 0-1, radians)
     "frames": 1e-5,               # whole clips, end to end
 }
@@ -83,7 +86,7 @@ def measure_parity(model: MotionModel, onnx: OnnxBackend, clips: list[np.ndarray
             expected = graph.module(*(torch.from_numpy(feeds[i]) for i in graph.inputs))
         for out, got, want in zip(graph.outputs, outputs, expected if isinstance(expected, tuple) else (expected,)):
             want = want.numpy()
-            diff = np.sum(got != want) if want.dtype == bool else np.abs(got - want).max(initial=0.0)
+            diff = np.mean(got != want) if want.dtype == bool else np.abs(got - want).max(initial=0.0)
             max_diff[name][out] = max(max_diff[name].get(out, 0.0), float(diff))
 
     onnx_model = model.with_backend(onnx)
