@@ -172,6 +172,10 @@ ARTALK_API int ARTALK_CALL artalk_config_set_style_preset(artalk_config* config,
 /* Sampling: the same audio, config and seed give the same frames. temperature 0 = greedy. */
 ARTALK_API int ARTALK_CALL artalk_config_set_sampling(artalk_config* config, uint64_t seed, float temperature,
                                                       float top_p);
+/* Classifier-free guidance of the audio (SessionConfig.guidance): 0 = the model's default,
+   else 1 (off) to 4; the server refuses more than the model's max_guidance. Above 1 the mouth
+   follows the audio more closely, at more server work per window. */
+ARTALK_API int ARTALK_CALL artalk_config_set_guidance(artalk_config* config, float guidance);
 /* Head rotation and blinks (both on by default). */
 ARTALK_API int ARTALK_CALL artalk_config_set_motion(artalk_config* config, int head_motion, int blinks);
 /* Client ids echoed by the server and its logs (each at most 128 bytes; NULL = unset). */

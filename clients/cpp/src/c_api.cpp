@@ -125,6 +125,13 @@ ARTALK_API int ARTALK_CALL artalk_config_set_sampling(artalk_config* config, uin
   return ARTALK_OK;
 }
 
+ARTALK_API int ARTALK_CALL artalk_config_set_guidance(artalk_config* config, float guidance) {
+  ARTALK_CONFIG_GUARD;
+  if (!std::isfinite(guidance) || (guidance != 0 && (guidance < 1 || guidance > 4))) return ARTALK_ERR_INVALID_ARGUMENT;
+  config->options.guidance = guidance;
+  return ARTALK_OK;
+}
+
 ARTALK_API int ARTALK_CALL artalk_config_set_motion(artalk_config* config, int head_motion, int blinks) {
   ARTALK_CONFIG_GUARD;
   config->options.head_motion = head_motion != 0;

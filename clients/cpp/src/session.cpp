@@ -118,6 +118,8 @@ std::string SessionOptions::validate() const {
       !(max_replay_seconds >= 0.0))
     return "reconnect settings must be >= 0 (connect timeout > 0)";
   if (!std::isfinite(temperature) || !std::isfinite(top_p)) return "temperature and top_p must be finite";
+  if (!std::isfinite(guidance) || (guidance != 0 && (guidance < 1 || guidance > 4)))
+    return "guidance must be 0 (the model's default) or 1 to 4";
   if (session_id.size() > 128 || character_id.size() > 128) return "ids are at most 128 bytes";
   return validate_security(*this);
 }
@@ -204,6 +206,7 @@ struct Session::Impl {
     c.set_seed(opt.seed);
     c.set_temperature(opt.temperature);
     c.set_top_p(opt.top_p);
+    c.set_guidance(opt.guidance);
     if (opt.head_motion >= 0) c.set_head_motion(opt.head_motion != 0);
     if (opt.blinks >= 0) c.set_blinks(opt.blinks != 0);
     c.set_session_id(opt.session_id);

@@ -25,6 +25,7 @@ struct SessionOptions {
   std::uint64_t seed = 0;
   float temperature = 0.0f;
   float top_p = 0.0f;
+  float guidance = 0.0f;  // 0: the model's default
   int head_motion = -1;  // -1: unset (server default: on)
   int blinks = -1;
   std::string session_id;

@@ -262,6 +262,10 @@ void test_abi_basics() {
   CHECK(artalk_config_set_audio_format(c, 3, 16000, 1) == ARTALK_ERR_INVALID_ARGUMENT);
   CHECK(artalk_config_set_audio_format(c, ARTALK_ENCODING_FLOAT32_LE, 7999, 1) == ARTALK_ERR_INVALID_ARGUMENT);
   CHECK(artalk_config_set_sampling(c, 1, NAN, 0) == ARTALK_ERR_INVALID_ARGUMENT);
+  CHECK(artalk_config_set_guidance(c, NAN) == ARTALK_ERR_INVALID_ARGUMENT);
+  CHECK(artalk_config_set_guidance(c, 0.5f) == ARTALK_ERR_INVALID_ARGUMENT);
+  CHECK(artalk_config_set_guidance(c, 5.0f) == ARTALK_ERR_INVALID_ARGUMENT);
+  CHECK(artalk_config_set_guidance(c, 0.0f) == ARTALK_OK && artalk_config_set_guidance(c, 2.0f) == ARTALK_OK);
   CHECK(artalk_config_set_chunk_seconds(c, 11.0) == ARTALK_ERR_INVALID_ARGUMENT);
   CHECK(artalk_config_set_ids(c, std::string(129, 'x').c_str(), nullptr) == ARTALK_ERR_INVALID_ARGUMENT);
   CHECK(artalk_session_open(nullptr, nullptr, 0) == nullptr);

@@ -141,6 +141,7 @@ namespace Artalk.Face
         [DllImport(Library, CallingConvention = Cdecl)] public static extern int artalk_config_set_retarget_inline(ArtalkConfigHandle config, byte[] mapText);
         [DllImport(Library, CallingConvention = Cdecl)] public static extern int artalk_config_set_style_preset(ArtalkConfigHandle config, byte[] name);
         [DllImport(Library, CallingConvention = Cdecl)] public static extern int artalk_config_set_sampling(ArtalkConfigHandle config, ulong seed, float temperature, float topP);
+        [DllImport(Library, CallingConvention = Cdecl)] public static extern int artalk_config_set_guidance(ArtalkConfigHandle config, float guidance);
         [DllImport(Library, CallingConvention = Cdecl)] public static extern int artalk_config_set_motion(ArtalkConfigHandle config, int headMotion, int blinks);
         [DllImport(Library, CallingConvention = Cdecl)] public static extern int artalk_config_set_ids(ArtalkConfigHandle config, byte[] sessionId, byte[] characterId);
         [DllImport(Library, CallingConvention = Cdecl)] public static extern int artalk_config_set_chunk_seconds(ArtalkConfigHandle config, double seconds);

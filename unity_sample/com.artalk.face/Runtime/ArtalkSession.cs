@@ -46,6 +46,9 @@ namespace Artalk.Face
         public ulong Seed;
         public float Temperature;
         public float TopP;
+        /// <summary>Classifier-free guidance of the audio: 0 = the model's default, else 1 (off) to 4
+        /// (the server's Describe gives the model's max). Higher follows the audio more closely.</summary>
+        public float Guidance;
         public bool HeadMotion = true;
         public bool Blinks = true;
         public string SessionId;
@@ -99,6 +102,7 @@ namespace Artalk.Face
                     Check(ArtalkNative.artalk_config_set_retarget_preset(config, ArtalkNative.Utf8(o.RetargetPreset)), "retarget preset");
                 Check(ArtalkNative.artalk_config_set_style_preset(config, ArtalkNative.Utf8(o.StylePreset)), "style preset");
                 Check(ArtalkNative.artalk_config_set_sampling(config, o.Seed, o.Temperature, o.TopP), "sampling");
+                Check(ArtalkNative.artalk_config_set_guidance(config, o.Guidance), "guidance");
                 Check(ArtalkNative.artalk_config_set_motion(config, o.HeadMotion ? 1 : 0, o.Blinks ? 1 : 0), "motion");
                 Check(ArtalkNative.artalk_config_set_ids(config, ArtalkNative.Utf8(o.SessionId), ArtalkNative.Utf8(o.CharacterId)), "ids");
                 Check(ArtalkNative.artalk_config_set_chunk_seconds(config, o.ChunkSeconds), "chunk seconds");
