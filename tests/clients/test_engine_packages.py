@@ -95,6 +95,19 @@ def test_engine_wrappers_expose_and_pass_every_security_setting():
     assert "artalk_config_set_token(Config, TCHAR_TO_UTF8(*Token))" in component
 
 
+def test_engine_wrappers_pass_the_guidance():
+    """Both engine components expose SessionConfig.guidance (0 = the model's default) and hand it
+    to artalk_config_set_guidance, which the live C# and C++ tests exercise."""
+    streamer = (UNITY_PACKAGE / "Runtime" / "ArtalkAudioStreamer.cs").read_text()
+    assert re.search(r"public float guidance = 0f;", streamer) and "Guidance = guidance" in streamer
+    session = (UNITY_PACKAGE / "Runtime" / "ArtalkSession.cs").read_text()
+    assert "artalk_config_set_guidance(config, o.Guidance)" in session
+    header = (UNREAL_PLUGIN / "Source" / "ArtalkFace" / "Public" / "ArtalkFaceComponent.h").read_text()
+    assert re.search(r'UPROPERTY\([^\n]*Category = "Artalk\|Service"[^\n]*\)\s+float Guidance = 0\.0f;', header)
+    component = (UNREAL_PLUGIN / "Source" / "ArtalkFace" / "Private" / "ArtalkFaceComponent.cpp").read_text()
+    assert "artalk_config_set_guidance(Config, Guidance) == ARTALK_OK" in component
+
+
 # ---------------------------------------------------------------- Unreal
 
 

@@ -35,6 +35,8 @@ namespace Artalk.Face.Unity
         [Range(0, 120)] [Tooltip("Frames per second from the service (0 = native 25); the driver interpolates anyway")]
         public int outputFps = 60;
         public int seed = 0;
+        [Tooltip("Classifier-free guidance of the audio: 0 = the model's default, else 1 (off) to 4. Higher follows the audio more closely, at more server work.")]
+        [Range(0f, 4f)] public float guidance = 0f;
         public bool headMotion = true;
         public bool blinks = true;
         public string characterId = "";
@@ -116,7 +118,7 @@ namespace Artalk.Face.Unity
             {
                 Target = serverAddress, Encoding = ArtalkEncoding.Float32Le, SampleRateHz = rate, Channels = channels,
                 OutputFps = outputFps, RetargetPreset = retargetPreset, RetargetInline = retargetInline,
-                StylePreset = stylePreset, Seed = (ulong)seed, HeadMotion = headMotion, Blinks = blinks,
+                StylePreset = stylePreset, Seed = (ulong)seed, Guidance = guidance, HeadMotion = headMotion, Blinks = blinks,
                 CharacterId = characterId, UseTls = useTls, TlsCaFile = UnderStreamingAssets(tlsCaFile),
                 TlsCertFile = UnderStreamingAssets(tlsCertFile), TlsKeyFile = UnderStreamingAssets(tlsKeyFile),
                 TlsServerName = tlsServerName, Token = token,

@@ -99,6 +99,7 @@ bool UArtalkFaceComponent::EnsureSession(int32 SampleRate, int32 NumChannels)
 		artalk_config_set_output_fps(Config, OutputFps) == ARTALK_OK &&
 		artalk_config_set_style_preset(Config, TCHAR_TO_UTF8(*StylePreset)) == ARTALK_OK &&
 		artalk_config_set_sampling(Config, static_cast<uint64_t>(Seed), 0.0f, 0.0f) == ARTALK_OK &&
+		artalk_config_set_guidance(Config, Guidance) == ARTALK_OK &&
 		artalk_config_set_motion(Config, bHeadMotion ? 1 : 0, bBlinks ? 1 : 0) == ARTALK_OK &&
 		artalk_config_set_ids(Config, nullptr, TCHAR_TO_UTF8(*GetNameSafe(GetOwner()))) == ARTALK_OK;
 	if (RetargetPreset && !RetargetPreset->InlineMap.IsEmpty())

@@ -86,6 +86,11 @@ public:
 	UPROPERTY(EditAnywhere, BlueprintReadWrite, Category = "Artalk|Service")
 	int32 Seed = 0;
 
+	/** Classifier-free guidance of the audio: 0 = the model's default, else 1 (off) to 4 (the service's
+	 *  Describe gives the model's max). Higher follows the audio more closely, at more server work. */
+	UPROPERTY(EditAnywhere, BlueprintReadWrite, Category = "Artalk|Service", meta = (ClampMin = "0", ClampMax = "4"))
+	float Guidance = 0.0f;
+
 	UPROPERTY(EditAnywhere, BlueprintReadWrite, Category = "Artalk|Service")
 	bool bHeadMotion = true;
 
