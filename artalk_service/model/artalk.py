@@ -151,7 +151,6 @@ class ARTalk(nn.Module):
         scales, N = self.config.window.scales, self.config.window.num_tokens
         quantizer, tf = self.autoencoder.quantizer, self.transformer
         guided = guidance_B is not None and bool((guidance_B != 1).any())
-        rows = 2 if guided else 1
         if guided:
             ada = [torch.cat([a, n.expand_as(a)]) for a, n in zip(ada, self.null_conditions())]
         caches = [{} for _ in tf.blocks]
@@ -160,7 +159,7 @@ class ARTalk(nn.Module):
         mask, start, f_hat_BWD, bits = tf.mask_LL[: N + 1, : N + 1], 0, 0.0, []
         for k, s in enumerate(scales):
             stop = start + x_BlC.shape[1]
-            h_BlC = tf.step(x_BlC.repeat(rows, 1, 1), ada, start, mask, caches)
+            h_BlC = tf.step(x_BlC.repeat(2, 1, 1) if guided else x_BlC, ada, start, mask, caches)
             logits_BsD2 = tf.logits(h_BlC[:, -s:], ada[-1][:, stop - s: stop])
             if guided:
                 logits_BsD2 = guide(logits_BsD2, guidance_B)

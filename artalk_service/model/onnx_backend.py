@@ -130,7 +130,7 @@ class OnnxBackend:
         start = 0
         for k, s in enumerate(self.scales):
             stop = start + x_BlC.shape[1]
-            logits, *past = self.run("transformer_step", x=np.tile(x_BlC, (rows, 1, 1)),
+            logits, *past = self.run("transformer_step", x=np.tile(x_BlC, (2, 1, 1)) if guided else x_BlC,
                                      positions=np.arange(start, stop), mask=mask,
                                      **ada_feeds, **dict(zip(self.past_names, past)))
             logits_BsD2 = torch.from_numpy(logits[:, -s:])

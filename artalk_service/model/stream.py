@@ -80,7 +80,6 @@ class MotionModel:
         self.layout: MotionLayout = get_layout(self.config.layout)
         self.model_id = model_id
         self.style_presets = {k: np.asarray(v, np.float32) for k, v in (style_presets or {}).items()}
-        self.guides = net.speech.null_features is not None  # trained with a null audio condition
         self.guidance = self.check_guidance(guidance)  # the default of streams that do not choose
         self.window_frames = self.config.window.frames
         self.lookahead_frames = self.config.window.lookahead_frames
@@ -127,6 +126,11 @@ class MotionModel:
         return MotionModel(self.net, self.model_id, self.style_presets, trained=self.trained,
                            encode_ahead=self.encode_ahead, whisper_dtype=self.whisper_dtype, backend=backend,
                            guidance=self.guidance)
+
+    @property
+    def guides(self) -> bool:
+        """Trained with a null audio condition: guidance above 1 is possible."""
+        return self.net.speech.null_features is not None
 
     @property
     def max_guidance(self) -> float:
