@@ -341,7 +341,20 @@ def _remove_shards_from(out_dir: str, split: str, first: int) -> None:
 
 
 def _check_config(out_dir: str, config: CorpusConfig) -> None:
-    """A directory holds one corpus: refuse to resume it with a different recipe."""
+    """A directory holds one corpus: refuse to resume it with a different recipe, or with
+    engines whose audio or phone timings may differ from those that made its shards."""
+    manifest = os.path.join(out_dir, "manifest.json")
+    if os.path.exists(manifest):
+        with open(manifest) as f:
+            made = json.load(f).get("engines", {})
+        now = {e: get_engine(e).version() for e in config.engines}
+        if made != now:
+            changed = sorted(e for e in set(made) | set(now) if made.get(e) != now.get(e))
+            raise ValueError(
+                f"{out_dir} was made by other engine versions ({', '.join(changed)}: "
+                f"{[made.get(e) for e in changed]} now {[now.get(e) for e in changed]}); "
+                "use a new --out directory"
+            )
     path = os.path.join(out_dir, "corpus_config.json")
     if os.path.exists(path):
         with open(path) as f:

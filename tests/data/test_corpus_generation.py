@@ -1,5 +1,6 @@
 """A tiny corpus end to end: generate, read back, determinism, resumption, inspection."""
 
+import json
 import math
 import os
 import shutil
@@ -122,6 +123,18 @@ def test_resume_skips_complete_shards_and_rewrites_partial_ones(corpus, tmp_path
         np.testing.assert_array_equal(rewritten[key], original[key])
     with pytest.raises(ValueError, match="another config"):
         generate(copy, HOURS, HELDOUT_HOURS, CorpusConfig(seed=9, shard_size=2), workers=1)
+
+
+def test_resume_refuses_shards_made_by_other_engine_versions(corpus, tmp_path):
+    """A piper timing fix (or an engine upgrade) changes the targets of the same audio:
+    old and new shards must not be mixed into one corpus."""
+    copy = tmp_path / "copy"
+    shutil.copytree(corpus, copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["engines"]["piper"] = manifest["engines"]["piper"].replace("timing 2", "timing 1")
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ValueError, match=r"other engine versions \(piper"):
+        generate(str(copy), HOURS, HELDOUT_HOURS, CONFIG, workers=1)
 
 
 def test_inspect_reports_and_plots(corpus, tmp_path, capsys):
