@@ -340,6 +340,11 @@ def _remove_shards_from(out_dir: str, split: str, first: int) -> None:
 # --- manifest --------------------------------------------------------------------------------
 
 
+def engine_versions(config: CorpusConfig) -> dict[str, str]:
+    """Each engine's version string, timing revision included: what a shard's labels depend on."""
+    return {e: get_engine(e).version() for e in config.engines}
+
+
 def _check_config(out_dir: str, config: CorpusConfig) -> None:
     """A directory holds one corpus: refuse to resume it with a different recipe, or with
     engines whose audio or phone timings may differ from those that made its shards."""
@@ -347,7 +352,7 @@ def _check_config(out_dir: str, config: CorpusConfig) -> None:
     if os.path.exists(manifest):
         with open(manifest) as f:
             made = json.load(f).get("engines", {})
-        now = {e: get_engine(e).version() for e in config.engines}
+        now = engine_versions(config)
         if made != now:
             changed = sorted(e for e in set(made) | set(now) if made.get(e) != now.get(e))
             raise ValueError(
@@ -408,7 +413,7 @@ def write_manifest(out_dir: str, config: CorpusConfig, splits: dict[str, list[di
         "voices": {
             split: {e: list(v) for e, v in engines.items()} for split, engines in catalog.items()
         },
-        "engines": {e: get_engine(e).version() for e in config.engines},
+        "engines": engine_versions(config),
         "styles": {name: dataclasses.asdict(s) for name, s in STYLES.items()},
         "text_source": pool.source,
         "text_sentences": pool.num_sentences,

@@ -45,10 +45,13 @@ def settings_from_proto(config: pb.SessionConfig, model, limits: Limits, maps: M
         raise InvalidRequest(f"temperature {config.temperature} is out of range; accepted: 0 (greedy) to 2")
     if not 0.0 <= config.top_p <= 1.0:
         raise InvalidRequest(f"top_p {config.top_p} is out of range; accepted: (0, 1], or 0 for off")
-    if config.guidance and not 1.0 <= config.guidance <= model.max_guidance:
-        raise InvalidRequest(f"guidance {config.guidance:g} is out of range; accepted: 0 (the model's default, "
-                             f"{model.guidance:g}) or 1 (off) to {model.max_guidance:g}"
-                             + ("" if model.guides else f" (model {model.model_id} was trained without guidance)"))
+    if config.guidance:
+        try:
+            model.check_guidance(config.guidance)
+        except ValueError:
+            raise InvalidRequest(f"guidance {config.guidance:g} is out of range; accepted: 0 (the model's default, "
+                                 f"{model.guidance:g}) or 1 (off) to {model.max_guidance:g}"
+                                 + ("" if model.guides else f" (model {model.model_id} was trained without guidance)")) from None
     for name in ("session_id", "character_id"):
         if len(getattr(config, name)) > limits.max_id_chars:
             raise InvalidRequest(f"{name} is longer than {limits.max_id_chars} characters")

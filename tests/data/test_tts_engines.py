@@ -92,6 +92,15 @@ def test_piper_counts_each_pad_with_the_phone_it_leads_into():
     assert onset_counts(["^", "h"], [[1, 0], [20, 0]], [10, 1, 20, 2], [0]) == [11, 22]
 
 
+RECOGNISER_TEXTS = (
+    "Bob's big map, of course, was a puzzle.",
+    "Five fools vowed to fix it, and then they went home.",
+    "Please bring me the purple umbrella by the window.",
+    "My mother made a marvellous apple pie on Monday.",
+    "We will meet them at the museum before lunch.",
+)
+
+
 @pytest.mark.parametrize("engine, voice", [("piper", "joe"), ("flite", "rms")])
 def test_phone_timings_agree_with_a_phone_recogniser(engine, voice):
     """The phone timeline is what the model learns sync from. Lip motion made from the
@@ -107,12 +116,3 @@ def test_phone_timings_agree_with_a_phone_recogniser(engine, voice):
         heard = baselines.recognised_phones_motion(s.audio)
         clips.append(Clip(heard, s.segments, baselines.articulated_motion(s.segments, len(heard))))
     assert abs(evaluate(clips)["sync_lag_ms"]) <= 12
-
-
-RECOGNISER_TEXTS = (
-    "Bob's big map, of course, was a puzzle.",
-    "Five fools vowed to fix it, and then they went home.",
-    "Please bring me the purple umbrella by the window.",
-    "My mother made a marvellous apple pie on Monday.",
-    "We will meet them at the museum before lunch.",
-)
