@@ -1,4 +1,5 @@
 """artalk_service: real-time speech-driven facial animation for games over gRPC."""
+
 from importlib.metadata import PackageNotFoundError, version
 
 try:

@@ -3,23 +3,67 @@
 A layout is the model's native output. Retarget maps (artalk_service.retarget)
 turn it into a character's blendshape names; the data corpus writes targets in it.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from artalk_service.timebase import FPS
+
 # Unreal's ARKit face enum order (the Live Link Face / Audio2Face order), index 0..51.
 ARKIT_BLENDSHAPES: tuple[str, ...] = (
-    "EyeBlinkLeft", "EyeLookDownLeft", "EyeLookInLeft", "EyeLookOutLeft", "EyeLookUpLeft",
-    "EyeSquintLeft", "EyeWideLeft", "EyeBlinkRight", "EyeLookDownRight", "EyeLookInRight",
-    "EyeLookOutRight", "EyeLookUpRight", "EyeSquintRight", "EyeWideRight", "JawForward",
-    "JawLeft", "JawRight", "JawOpen", "MouthClose", "MouthFunnel", "MouthPucker", "MouthLeft",
-    "MouthRight", "MouthSmileLeft", "MouthSmileRight", "MouthFrownLeft", "MouthFrownRight",
-    "MouthDimpleLeft", "MouthDimpleRight", "MouthStretchLeft", "MouthStretchRight",
-    "MouthRollLower", "MouthRollUpper", "MouthShrugLower", "MouthShrugUpper",
-    "MouthPressLeft", "MouthPressRight", "MouthLowerDownLeft", "MouthLowerDownRight",
-    "MouthUpperUpLeft", "MouthUpperUpRight", "BrowDownLeft", "BrowDownRight", "BrowInnerUp",
-    "BrowOuterUpLeft", "BrowOuterUpRight", "CheekPuff", "CheekSquintLeft",
-    "CheekSquintRight", "NoseSneerLeft", "NoseSneerRight", "TongueOut",
+    "EyeBlinkLeft",
+    "EyeLookDownLeft",
+    "EyeLookInLeft",
+    "EyeLookOutLeft",
+    "EyeLookUpLeft",
+    "EyeSquintLeft",
+    "EyeWideLeft",
+    "EyeBlinkRight",
+    "EyeLookDownRight",
+    "EyeLookInRight",
+    "EyeLookOutRight",
+    "EyeLookUpRight",
+    "EyeSquintRight",
+    "EyeWideRight",
+    "JawForward",
+    "JawLeft",
+    "JawRight",
+    "JawOpen",
+    "MouthClose",
+    "MouthFunnel",
+    "MouthPucker",
+    "MouthLeft",
+    "MouthRight",
+    "MouthSmileLeft",
+    "MouthSmileRight",
+    "MouthFrownLeft",
+    "MouthFrownRight",
+    "MouthDimpleLeft",
+    "MouthDimpleRight",
+    "MouthStretchLeft",
+    "MouthStretchRight",
+    "MouthRollLower",
+    "MouthRollUpper",
+    "MouthShrugLower",
+    "MouthShrugUpper",
+    "MouthPressLeft",
+    "MouthPressRight",
+    "MouthLowerDownLeft",
+    "MouthLowerDownRight",
+    "MouthUpperUpLeft",
+    "MouthUpperUpRight",
+    "BrowDownLeft",
+    "BrowDownRight",
+    "BrowInnerUp",
+    "BrowOuterUpLeft",
+    "BrowOuterUpRight",
+    "CheekPuff",
+    "CheekSquintLeft",
+    "CheekSquintRight",
+    "NoseSneerLeft",
+    "NoseSneerRight",
+    "TongueOut",
 )
 
 # Rotations in radians, in the character's own frame: positive yaw turns toward its own
@@ -28,9 +72,15 @@ ARKIT_BLENDSHAPES: tuple[str, ...] = (
 # axes. Eye rotations are relative to the head. docs/retarget.md "Conventions" gives the
 # same rotations in Unity, Unreal and glTF axes.
 HEAD_AND_EYE_ROTATIONS: tuple[str, ...] = (
-    "HeadYaw", "HeadPitch", "HeadRoll",
-    "LeftEyeYaw", "LeftEyePitch", "LeftEyeRoll",
-    "RightEyeYaw", "RightEyePitch", "RightEyeRoll",
+    "HeadYaw",
+    "HeadPitch",
+    "HeadRoll",
+    "LeftEyeYaw",
+    "LeftEyePitch",
+    "LeftEyeRoll",
+    "RightEyeYaw",
+    "RightEyePitch",
+    "RightEyeRoll",
 )
 
 
@@ -57,7 +107,7 @@ class MotionLayout:
 ARKIT61 = MotionLayout(
     name="arkit61",
     channels=ARKIT_BLENDSHAPES + HEAD_AND_EYE_ROTATIONS,
-    fps=25,
+    fps=FPS,
     rotation_channels=HEAD_AND_EYE_ROTATIONS,
 )
 

@@ -1,4 +1,5 @@
 """Shared fixtures: real speech audio, the real model (on either backend), a real server on a free port."""
+
 from __future__ import annotations
 
 import asyncio
@@ -17,8 +18,7 @@ import pytest
 # 10-40x slower next to a training job).
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-SENTENCE = ("Please bring me the map of the big blue boat. "
-            "We could move over the wide open water before the evening.")
+SENTENCE = "Please bring me the map of the big blue boat. We could move over the wide open water before the evening."
 
 
 @pytest.fixture(scope="session")
@@ -71,7 +71,7 @@ def model(request, backend, torch_model):
     """torch_model, computed by `backend`."""
     if backend == "torch":
         return torch_model
-    from artalk_service.model.onnx_backend import OnnxBackend
+    from artalk_service.export.onnx_backend import OnnxBackend
 
     return torch_model.with_backend(OnnxBackend(request.getfixturevalue("bundled_onnx_dir"), "cpu"))
 
@@ -80,10 +80,25 @@ def model(request, backend, torch_model):
 def tiny_onnx_dir(tmp_path_factory) -> Path:
     """`artalk-export --tiny` (ModelConfig.tiny(), seed 0) run as CI runs it, into a fresh folder."""
     folder = tmp_path_factory.mktemp("onnx-tiny")
-    proc = subprocess.run([sys.executable, "-m", "artalk_service.export", "--tiny", "--clips", "3", "--out",
-                           str(folder)], capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-m", "artalk_service.export", "--tiny", "--clips", "3", "--out", str(folder)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return folder
+
+
+@pytest.fixture(scope="session")
+def speechlike():
+    """3.1 s of a syllable-rate modulated harmonic tone plus noise: 16 kHz float32."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    t = np.arange(int(16000 * 3.1)) / 16000
+    voiced = sum(np.sin(2 * np.pi * 140 * h * t) / h for h in range(1, 6)) * (0.5 + 0.5 * np.sin(2 * np.pi * 4 * t))
+    return (0.2 * voiced + 0.02 * rng.standard_normal(t.size)).astype(np.float32)
 
 
 @pytest.fixture(scope="session")
@@ -106,8 +121,11 @@ def certs(tmp_path_factory) -> SimpleNamespace:
     for name, blob in [("ca", ca.cert_pem), ("stranger_ca", stranger_ca.cert_pem)]:
         blob.write_to_path(str(folder / f"{name}.pem"))
         paths[name] = folder / f"{name}.pem"
-    for name, cert in [("server", ca.issue_cert("127.0.0.1", "localhost")), ("client", ca.issue_cert("npc-host")),
-                       ("stranger", stranger_ca.issue_cert("npc-host"))]:
+    for name, cert in [
+        ("server", ca.issue_cert("127.0.0.1", "localhost")),
+        ("client", ca.issue_cert("npc-host")),
+        ("stranger", stranger_ca.issue_cert("npc-host")),
+    ]:
         cert.cert_chain_pems[0].write_to_path(str(folder / f"{name}.pem"))
         cert.private_key_pem.write_to_path(str(folder / f"{name}.key"))
         paths[name], paths[f"{name}_key"] = folder / f"{name}.pem", folder / f"{name}.key"

@@ -1,4 +1,5 @@
 """The committed generated code must match proto/ (tools/gen_proto.py --check)."""
+
 import subprocess
 import sys
 from pathlib import Path
@@ -7,8 +8,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_generated_code_is_up_to_date():
-    result = subprocess.run([sys.executable, str(ROOT / "tools" / "gen_proto.py"), "--check"],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "gen_proto.py"), "--check"], capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -25,8 +27,10 @@ def test_every_message_and_field_is_documented():
                 continue
             prev = lines[i - 1].strip()
             # Consecutive fields may share one comment, as may the members of a commented oneof.
-            grouped = is_field and ((prev.endswith(";") and "=" in prev)
-                                    or (prev.startswith("oneof") and lines[i - 2].strip().startswith("//")))
+            grouped = is_field and (
+                (prev.endswith(";") and "=" in prev)
+                or (prev.startswith("oneof") and lines[i - 2].strip().startswith("//"))
+            )
             if not prev.startswith("//") and not grouped:
                 if not (is_message and prev == "" and lines[i - 2].strip().startswith("//")):
                     undocumented.append(f"{proto.name}:{i + 1}: {text}")

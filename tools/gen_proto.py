@@ -6,6 +6,7 @@
 protoc writes imports as `from artalk.v1 import ...`; they are rewritten to the
 package path so the stubs live in a subpackage, never on sys.path top level.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,8 +24,14 @@ def generate(out_dir: Path) -> list[Path]:
     from grpc_tools import protoc  # dev dependency, needed only to regenerate
 
     protos = sorted(str(p.relative_to(PROTO_DIR)) for p in PROTO_DIR.rglob("*.proto"))
-    args = ["protoc", f"-I{PROTO_DIR}", f"--python_out={out_dir}", f"--pyi_out={out_dir}",
-            f"--grpc_python_out={out_dir}", *protos]
+    args = [
+        "protoc",
+        f"-I{PROTO_DIR}",
+        f"--python_out={out_dir}",
+        f"--pyi_out={out_dir}",
+        f"--grpc_python_out={out_dir}",
+        *protos,
+    ]
     if protoc.main(args) != 0:
         raise SystemExit("protoc failed")
     written = sorted(p for p in out_dir.rglob("*") if p.suffix in (".py", ".pyi"))
@@ -46,9 +53,12 @@ def main() -> int:
         return 0
     with tempfile.TemporaryDirectory() as tmp:
         fresh = generate(Path(tmp))
-        stale = [p.relative_to(tmp) for p in fresh
-                 if not (OUT_DIR / p.relative_to(tmp)).exists()
-                 or (OUT_DIR / p.relative_to(tmp)).read_text() != p.read_text()]
+        stale = [
+            p.relative_to(tmp)
+            for p in fresh
+            if not (OUT_DIR / p.relative_to(tmp)).exists()
+            or (OUT_DIR / p.relative_to(tmp)).read_text() != p.read_text()
+        ]
     if stale:
         print("stale generated code, run `python tools/gen_proto.py`:", *stale, sep="\n  ")
         return 1

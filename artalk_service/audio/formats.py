@@ -1,4 +1,5 @@
 """Client audio formats and their decoding to float32 mono."""
+
 from __future__ import annotations
 
 import enum
@@ -33,7 +34,8 @@ class AudioFormat:
         if not MIN_SAMPLE_RATE_HZ <= self.sample_rate_hz <= MAX_SAMPLE_RATE_HZ:
             raise AudioFormatError(
                 f"unsupported sample rate {self.sample_rate_hz} Hz; accepted: "
-                f"{MIN_SAMPLE_RATE_HZ} to {MAX_SAMPLE_RATE_HZ} Hz")
+                f"{MIN_SAMPLE_RATE_HZ} to {MAX_SAMPLE_RATE_HZ} Hz"
+            )
         if self.channels not in (1, 2):
             raise AudioFormatError(f"unsupported channel count {self.channels}; accepted: 1 (mono) or 2 (stereo)")
 
@@ -51,7 +53,8 @@ def decode_samples(data: bytes, fmt: AudioFormat) -> np.ndarray:
     if len(data) % fmt.bytes_per_frame:
         raise AudioFormatError(
             f"chunk of {len(data)} bytes is not a whole number of sample frames: "
-            f"{fmt.encoding.value} {fmt.channels}-channel audio needs a multiple of {fmt.bytes_per_frame} bytes")
+            f"{fmt.encoding.value} {fmt.channels}-channel audio needs a multiple of {fmt.bytes_per_frame} bytes"
+        )
     if fmt.encoding is Encoding.PCM_S16LE:
         samples = np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768.0
     else:

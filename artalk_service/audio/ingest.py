@@ -1,4 +1,5 @@
 """Streaming ingest: client chunks -> float32 mono at the model's sample rate."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,10 +1,16 @@
-"""Minimal RIFF/WAVE reader for PCM16 and float32 files (the formats the service accepts)."""
+"""Minimal RIFF/WAVE reader for PCM16 and float32 files (the formats the service accepts),
+and the one loader every tool uses to read a WAV at the model's sample rate."""
+
 from __future__ import annotations
 
 import struct
 from pathlib import Path
 
+import numpy as np
+
 from artalk_service.audio.formats import AudioFormat, AudioFormatError, Encoding
+from artalk_service.audio.ingest import AudioIngest
+from artalk_service.timebase import SAMPLE_RATE
 
 _WAVE_FORMAT_PCM = 1
 _WAVE_FORMAT_IEEE_FLOAT = 3
@@ -19,8 +25,8 @@ def read_wav(source: bytes | str | Path) -> tuple[bytes, AudioFormat]:
     fmt: AudioFormat | None = None
     pos = 12
     while pos + 8 <= len(data):
-        chunk_id, size = data[pos:pos + 4], struct.unpack("<I", data[pos + 4:pos + 8])[0]
-        body = data[pos + 8:pos + 8 + size]
+        chunk_id, size = data[pos : pos + 4], struct.unpack("<I", data[pos + 4 : pos + 8])[0]
+        body = data[pos + 8 : pos + 8 + size]
         if chunk_id == b"fmt ":
             fmt = _parse_fmt(body)
         elif chunk_id == b"data":
@@ -30,6 +36,14 @@ def read_wav(source: bytes | str | Path) -> tuple[bytes, AudioFormat]:
             return body[:usable], fmt
         pos += 8 + size + (size & 1)  # chunks are padded to even sizes
     raise AudioFormatError("WAV file has no data chunk")
+
+
+def load_wav_16k(source: bytes | str | Path) -> np.ndarray:
+    """A WAV file (or its bytes) -> float32 mono samples at SAMPLE_RATE, resampled and
+    down-mixed exactly as a session does with the same audio streamed in."""
+    data, fmt = read_wav(source)
+    ingest = AudioIngest(fmt, SAMPLE_RATE)
+    return np.concatenate([ingest.push(data), ingest.finish()])
 
 
 def _parse_fmt(body: bytes) -> AudioFormat:
@@ -44,7 +58,8 @@ def _parse_fmt(body: bytes) -> AudioFormat:
         encoding = Encoding.FLOAT32_LE
     else:
         raise AudioFormatError(
-            f"unsupported WAV sample format (tag {tag}, {bits} bits); accepted: PCM 16-bit or IEEE float 32-bit")
+            f"unsupported WAV sample format (tag {tag}, {bits} bits); accepted: PCM 16-bit or IEEE float 32-bit"
+        )
     return AudioFormat(encoding, rate, channels)
 
 

@@ -8,6 +8,7 @@ and a raw client that makes such calls.
   frames of an utterance are start_time + i / fps for i = 0, 1, ... without gaps; a finished
   (not cancelled) utterance has exactly ceil(duration * fps) of them.
 """
+
 from __future__ import annotations
 
 import math
@@ -15,17 +16,25 @@ import os
 import platform
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 import grpc
 
 from artalk_service.api.artalk.v1 import animation_pb2 as pb
 
-DOCUMENTED_CODES = frozenset({
-    grpc.StatusCode.OK, grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.RESOURCE_EXHAUSTED,
-    grpc.StatusCode.CANCELLED, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.UNAUTHENTICATED,
-    grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.UNAVAILABLE})
+DOCUMENTED_CODES = frozenset(
+    {
+        grpc.StatusCode.OK,
+        grpc.StatusCode.INVALID_ARGUMENT,
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        grpc.StatusCode.CANCELLED,
+        grpc.StatusCode.DEADLINE_EXCEEDED,
+        grpc.StatusCode.UNAUTHENTICATED,
+        grpc.StatusCode.PERMISSION_DENIED,
+        grpc.StatusCode.UNAVAILABLE,
+    }
+)
 TIME_TOLERANCE_S = 1e-6
 STREAM_METHOD = "/artalk.v1.Animation/Stream"
 
@@ -43,9 +52,14 @@ class CallOutcome:
         return sum(len(r.frames.frames) for r in self.responses if r.WhichOneof("message") == "frames")
 
 
-def stream_call(channel: grpc.Channel, messages: Iterable[bytes], timeout: float,
-                cancel_after: int | None = None, linger_s: float = 0.0,
-                close_channel_after_s: float | None = None) -> CallOutcome:
+def stream_call(
+    channel: grpc.Channel,
+    messages: Iterable[bytes],
+    timeout: float,
+    cancel_after: int | None = None,
+    linger_s: float = 0.0,
+    close_channel_after_s: float | None = None,
+) -> CallOutcome:
     """One Stream call sending `messages` as they are (serialized StreamRequests or any bytes);
     with `cancel_after`, the client cancels the call once it has that many responses, after
     not reading for `linger_s`; with `close_channel_after_s`, the channel (its connection)
@@ -129,14 +143,18 @@ def _utterance_problems(end: pb.UtteranceFinished, codes: list[float], fps: int)
         problems.append(f"{name}: {len(codes)} frames received, UtteranceFinished says {end.frame_count}")
     for i, code in enumerate(codes):
         if abs(code - (end.start_time + i / fps)) > TIME_TOLERANCE_S:
-            problems.append(f"{name}: frame {i} at {code:.6f}, expected {end.start_time + i / fps:.6f} "
-                            f"(start {end.start_time:.6f} + {i}/{fps})")
+            problems.append(
+                f"{name}: frame {i} at {code:.6f}, expected {end.start_time + i / fps:.6f} "
+                f"(start {end.start_time:.6f} + {i}/{fps})"
+            )
             break
     if not end.cancelled:
         expected = math.ceil(round((end.end_time - end.start_time) * fps, 6))
         if len(codes) != expected:
-            problems.append(f"{name}: {len(codes)} frames for {end.end_time - end.start_time:.6f} s at {fps} fps, "
-                            f"expected {expected}")
+            problems.append(
+                f"{name}: {len(codes)} frames for {end.end_time - end.start_time:.6f} s at {fps} fps, "
+                f"expected {expected}"
+            )
     return problems
 
 

@@ -17,6 +17,7 @@ Needs the dev extra (hypothesis). The server it starts serves the untrained tiny
 (this tests the server, not the model) with small message limits, so that messages around
 every limit are cheap to make.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,8 +41,7 @@ from artalk_service.server.limits import Limits
 
 # Small limits (the defaults are 32 MiB messages, 4 MiB chunks): 10 s of 16 kHz PCM16 is
 # 320,000 bytes (max_chunk_seconds), 512 KiB is 1.4 s of 48 kHz stereo float32.
-FUZZ_LIMITS = Limits(max_message_bytes=1 << 20, max_chunk_bytes=1 << 19, idle_timeout_seconds=5.0,
-                     max_sessions=1000)
+FUZZ_LIMITS = Limits(max_message_bytes=1 << 20, max_chunk_bytes=1 << 19, idle_timeout_seconds=5.0, max_sessions=1000)
 CALL_TIMEOUT_S = 60.0
 PRESETS = ("arkit61", "arkit_camel", "oculus_visemes", "vrm_expressions", "mouth_simple")
 LAYOUT, LAYOUT_FPS, LAYOUT_CHANNELS = "arkit61", 25, 61
@@ -54,6 +54,7 @@ SIZE_EDGES = (1, 2, 3, 5, 321, 3200, 31999, 319998, 320000, 320002, 524287, 5242
 
 # ------------------------------------------------------------------- strategies
 
+
 def _text(max_size: int = 40):
     huge = st.integers(129, 70_000).map(lambda n: "x" * n)
     return st.one_of(st.text(max_size=max_size), huge)
@@ -61,48 +62,89 @@ def _text(max_size: int = 40):
 
 def _audio_format(valid: bool):
     if valid:
-        return st.builds(pb.AudioFormat, encoding=st.sampled_from([1, 2]),
-                         sample_rate_hz=st.sampled_from([8000, 16000, 22050, 44100, 48000]),
-                         channels=st.sampled_from([1, 2]))
-    return st.builds(pb.AudioFormat, encoding=st.one_of(st.sampled_from([0, 1, 2, 3]), st.integers(-2**31, 2**31 - 1)),
-                     sample_rate_hz=st.one_of(st.sampled_from([0, 1, 7999, 8000, 48000, 48001, 2**32 - 1]), U32),
-                     channels=st.one_of(st.sampled_from([0, 1, 2, 3]), U32))
+        return st.builds(
+            pb.AudioFormat,
+            encoding=st.sampled_from([1, 2]),
+            sample_rate_hz=st.sampled_from([8000, 16000, 22050, 44100, 48000]),
+            channels=st.sampled_from([1, 2]),
+        )
+    return st.builds(
+        pb.AudioFormat,
+        encoding=st.one_of(st.sampled_from([0, 1, 2, 3]), st.integers(-(2**31), 2**31 - 1)),
+        sample_rate_hz=st.one_of(st.sampled_from([0, 1, 7999, 8000, 48000, 48001, 2**32 - 1]), U32),
+        channels=st.one_of(st.sampled_from([0, 1, 2, 3]), U32),
+    )
 
 
 def _retarget():
-    inline = st.one_of(_text(), st.sampled_from(['{"extends": "arkit61"}', '{"extends": "nope"}', "[]", "{", "a: [",
-                                                 '{"channels": {"x": {"sum": {"JawOpen": NaN}}}}']))
-    return st.one_of(st.none(), st.builds(pb.RetargetSelection, preset=st.one_of(st.sampled_from(PRESETS), _text())),
-                     st.builds(pb.RetargetSelection, inline_map=inline))
+    inline = st.one_of(
+        _text(),
+        st.sampled_from(
+            [
+                '{"extends": "arkit61"}',
+                '{"extends": "nope"}',
+                "[]",
+                "{",
+                "a: [",
+                '{"channels": {"x": {"sum": {"JawOpen": NaN}}}}',
+            ]
+        ),
+    )
+    return st.one_of(
+        st.none(),
+        st.builds(pb.RetargetSelection, preset=st.one_of(st.sampled_from(PRESETS), _text())),
+        st.builds(pb.RetargetSelection, inline_map=inline),
+    )
 
 
 def _style():
     frames = st.integers(0, 3).map(lambda n: n * LAYOUT_CHANNELS)
-    clip = st.builds(pb.MotionClip, layout=st.sampled_from([LAYOUT, "", "nope"]),
-                     fps=st.sampled_from([LAYOUT_FPS, 0, 30]),
-                     num_channels=st.sampled_from([LAYOUT_CHANNELS, 0, 1]),
-                     values=st.one_of(frames.map(lambda n: [0.1] * n), st.lists(FLOATS, max_size=130)))
-    return st.one_of(st.none(), st.builds(pb.StyleSelection, preset=_text()),
-                     st.builds(pb.StyleSelection, reference_clip=clip))
+    clip = st.builds(
+        pb.MotionClip,
+        layout=st.sampled_from([LAYOUT, "", "nope"]),
+        fps=st.sampled_from([LAYOUT_FPS, 0, 30]),
+        num_channels=st.sampled_from([LAYOUT_CHANNELS, 0, 1]),
+        values=st.one_of(frames.map(lambda n: [0.1] * n), st.lists(FLOATS, max_size=130)),
+    )
+    return st.one_of(
+        st.none(), st.builds(pb.StyleSelection, preset=_text()), st.builds(pb.StyleSelection, reference_clip=clip)
+    )
 
 
 def valid_configs():
-    return st.builds(pb.SessionConfig, audio_format=_audio_format(True),
-                     output_fps=st.sampled_from([0, 25, 30, 60, 120]), seed=U32,
-                     temperature=st.sampled_from([0.0, 0.7]), top_p=st.sampled_from([0.0, 0.9]),
-                     retarget=st.one_of(st.none(), st.builds(pb.RetargetSelection, preset=st.sampled_from(PRESETS))),
-                     head_motion=st.booleans(), blinks=st.booleans(), echo_audio=st.booleans(),
-                     include_native_motion=st.booleans(), idle_motion=st.booleans())
+    return st.builds(
+        pb.SessionConfig,
+        audio_format=_audio_format(True),
+        output_fps=st.sampled_from([0, 25, 30, 60, 120]),
+        seed=U32,
+        temperature=st.sampled_from([0.0, 0.7]),
+        top_p=st.sampled_from([0.0, 0.9]),
+        retarget=st.one_of(st.none(), st.builds(pb.RetargetSelection, preset=st.sampled_from(PRESETS))),
+        head_motion=st.booleans(),
+        blinks=st.booleans(),
+        echo_audio=st.booleans(),
+        include_native_motion=st.booleans(),
+        idle_motion=st.booleans(),
+    )
 
 
 def session_configs():
     """Mostly valid configs (the session then runs), and configs broken in every field."""
     valid = valid_configs()
-    wild = st.builds(pb.SessionConfig, audio_format=st.one_of(st.none(), _audio_format(False)),
-                     output_fps=st.one_of(st.sampled_from([0, 1, 120, 121]), U32),
-                     retarget=_retarget(), style=_style(), seed=st.integers(0, 2**64 - 1),
-                     temperature=FLOATS, top_p=FLOATS, guidance=FLOATS, session_id=_text(), character_id=_text(),
-                     idle_motion=st.booleans())
+    wild = st.builds(
+        pb.SessionConfig,
+        audio_format=st.one_of(st.none(), _audio_format(False)),
+        output_fps=st.one_of(st.sampled_from([0, 1, 120, 121]), U32),
+        retarget=_retarget(),
+        style=_style(),
+        seed=st.integers(0, 2**64 - 1),
+        temperature=FLOATS,
+        top_p=FLOATS,
+        guidance=FLOATS,
+        session_id=_text(),
+        character_id=_text(),
+        idle_motion=st.booleans(),
+    )
     return st.one_of(valid, valid, wild)
 
 
@@ -124,10 +166,12 @@ def _encoded(fmt: pb.AudioFormat, frames: int, level: float, noise_seed: int) ->
 
 
 def audio_payloads():
-    sized = st.builds(_payload, st.sampled_from(SIZE_EDGES), st.sampled_from(["zeros", "noise", "nan32"]),
-                      st.integers(0, 2**16))
-    speech_like = st.builds(_payload, st.integers(1, 4000).map(lambda n: 2 * n), st.just("noise"),
-                            st.integers(0, 2**16))
+    sized = st.builds(
+        _payload, st.sampled_from(SIZE_EDGES), st.sampled_from(["zeros", "noise", "nan32"]), st.integers(0, 2**16)
+    )
+    speech_like = st.builds(
+        _payload, st.integers(1, 4000).map(lambda n: 2 * n), st.just("noise"), st.integers(0, 2**16)
+    )
     return st.one_of(st.binary(max_size=64), speech_like, speech_like, sized)
 
 
@@ -149,7 +193,8 @@ def message_blocks():
     audio = audio_payloads().map(lambda d: pb.StreamRequest(audio=pb.AudioChunk(data=d)))
     single = st.one_of(config, audio, audio, audio, st.sampled_from([FLUSH, CANCEL, END, EMPTY])).map(_serialized)
     storm = st.lists(st.sampled_from([FLUSH, CANCEL]), min_size=10, max_size=80).map(
-        lambda ms: [m.SerializeToString() for m in ms])
+        lambda ms: [m.SerializeToString() for m in ms]
+    )
     raw = st.binary(min_size=1, max_size=128).map(lambda b: [b])
     cut = st.builds(_cut, st.one_of(config, audio).map(lambda m: m.SerializeToString()), st.floats(0.1, 0.95))
     return st.one_of(single, single, single, storm, raw, cut)
@@ -176,26 +221,46 @@ CANCEL_AFTER = st.one_of(st.none(), st.none(), st.none(), st.integers(1, 4))
 def well_formed_sequences():
     """A valid config, audio in its format between flushes and cancels, mostly end_of_audio:
     sessions that run, and end in every way."""
+
     def body(config: pb.SessionConfig):
         rate = config.audio_format.sample_rate_hz
-        chunk = st.builds(_encoded, st.just(config.audio_format), st.integers(0, rate // 2),
-                          st.sampled_from([0.0, 0.05, 0.5, 1.5]), st.integers(0, 2**16))
-        message = st.one_of(chunk.map(lambda d: pb.StreamRequest(audio=pb.AudioChunk(data=d))), chunk.map(
-            lambda d: pb.StreamRequest(audio=pb.AudioChunk(data=d))), st.sampled_from([FLUSH, CANCEL]))
+        chunk = st.builds(
+            _encoded,
+            st.just(config.audio_format),
+            st.integers(0, rate // 2),
+            st.sampled_from([0.0, 0.05, 0.5, 1.5]),
+            st.integers(0, 2**16),
+        )
+        message = st.one_of(
+            chunk.map(lambda d: pb.StreamRequest(audio=pb.AudioChunk(data=d))),
+            chunk.map(lambda d: pb.StreamRequest(audio=pb.AudioChunk(data=d))),
+            st.sampled_from([FLUSH, CANCEL]),
+        )
         ending = st.sampled_from([[END], [END], [END], []])
-        return st.builds(lambda ms, end, after: Sequence(tuple(m.SerializeToString() for m in
-                                                               [pb.StreamRequest(config=config)] + ms + end), after),
-                         st.lists(message, max_size=8), ending, CANCEL_AFTER)
+        return st.builds(
+            lambda ms, end, after: Sequence(
+                tuple(m.SerializeToString() for m in [pb.StreamRequest(config=config)] + ms + end), after
+            ),
+            st.lists(message, max_size=8),
+            ending,
+            CANCEL_AFTER,
+        )
+
     return valid_configs().flatmap(body)
 
 
 def chaotic_sequences():
     """Anything first, then anything: broken configs, messages in every order, bytes."""
-    first = st.one_of(session_configs().map(lambda c: [pb.StreamRequest(config=c).SerializeToString()]),
-                      message_blocks())
+    first = st.one_of(
+        session_configs().map(lambda c: [pb.StreamRequest(config=c).SerializeToString()]), message_blocks()
+    )
     rest = st.lists(message_blocks(), max_size=8)
-    return st.builds(lambda head, blocks, after: Sequence(tuple(head + [m for b in blocks for m in b]), after),
-                     first, rest, CANCEL_AFTER)
+    return st.builds(
+        lambda head, blocks, after: Sequence(tuple(head + [m for b in blocks for m in b]), after),
+        first,
+        rest,
+        CANCEL_AFTER,
+    )
 
 
 def sequences():
@@ -203,6 +268,7 @@ def sequences():
 
 
 # ------------------------------------------------------------------- running
+
 
 @dataclass
 class FuzzReport:
@@ -229,27 +295,45 @@ class FuzzReport:
         if problems:
             self.failed_calls += 1
             if len(self.failures) < 20:
-                self.failures.append({"sequence": repr(sequence), "status": outcome.code.name,
-                                      "details": outcome.details[:500], "problems": problems[:10]})
+                self.failures.append(
+                    {
+                        "sequence": repr(sequence),
+                        "status": outcome.code.name,
+                        "details": outcome.details[:500],
+                        "problems": problems[:10],
+                    }
+                )
 
     def figures(self) -> dict:
         seconds = np.array(self.call_seconds or [0.0])
-        return {"sequences": self.sequences, "messages": self.messages, "frames_checked": self.frames,
-                "utterances_checked": self.utterances,
-                "status_codes": dict(self.codes.most_common()),
-                "crashes": self.codes.get("INTERNAL", 0) + self.codes.get("UNKNOWN", 0),
-                "hangs": self.hangs, "calls_breaking_a_rule": self.failed_calls, "failures": self.failures,
-                "call_seconds": {"max": float(seconds.max()), "p50": float(np.percentile(seconds, 50)),
-                                 "p99": float(np.percentile(seconds, 99)), "mean": float(seconds.mean())},
-                "health_checks": self.health_checks, "health_not_serving": self.not_serving}
+        return {
+            "sequences": self.sequences,
+            "messages": self.messages,
+            "frames_checked": self.frames,
+            "utterances_checked": self.utterances,
+            "status_codes": dict(self.codes.most_common()),
+            "crashes": self.codes.get("INTERNAL", 0) + self.codes.get("UNKNOWN", 0),
+            "hangs": self.hangs,
+            "calls_breaking_a_rule": self.failed_calls,
+            "failures": self.failures,
+            "call_seconds": {
+                "max": float(seconds.max()),
+                "p50": float(np.percentile(seconds, 50)),
+                "p99": float(np.percentile(seconds, 99)),
+                "mean": float(seconds.mean()),
+            },
+            "health_checks": self.health_checks,
+            "health_not_serving": self.not_serving,
+        }
 
 
 class Fuzzer:
     """Runs generated sequences against `target`, one call at a time, and checks each."""
 
     def __init__(self, target: str, report: FuzzReport | None = None, health_every: int = 50) -> None:
-        self.channel = grpc.insecure_channel(target, options=[("grpc.max_receive_message_length", -1),
-                                                               ("grpc.max_send_message_length", -1)])
+        self.channel = grpc.insecure_channel(
+            target, options=[("grpc.max_receive_message_length", -1), ("grpc.max_send_message_length", -1)]
+        )
         self.health = health_pb2_grpc.HealthStub(self.channel)
         self.report = report or FuzzReport()
         self.health_every = health_every
@@ -279,9 +363,15 @@ def fuzz(fuzzer: Fuzzer, examples: int, random_seed: int = 0, assert_each: bool 
     """Run `examples` generated sequences. With `assert_each`, the first call that breaks a rule
     fails the run (hypothesis then shrinks it to a minimal sequence); without it every outcome
     is only counted in the report."""
+
     @seed(random_seed)
-    @settings(max_examples=examples, deadline=None, database=None, suppress_health_check=list(HealthCheck),
-              phases=[Phase.generate, Phase.shrink] if assert_each else [Phase.generate])
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+        phases=[Phase.generate, Phase.shrink] if assert_each else [Phase.generate],
+    )
     @given(sequences())
     def one(sequence: Sequence) -> None:
         problems = fuzzer.run(sequence)
@@ -329,8 +419,12 @@ def main(argv: list[str] | None = None) -> int:
         fuzzer.close()
         if server is not None:
             server.stop()
-    figures.update(seconds=time.monotonic() - start, seed=args.seed, machine=run_context(),
-                   command=" ".join(["python -m artalk_service.bench.fuzz", *(sys.argv[1:] if argv is None else argv)]))
+    figures.update(
+        seconds=time.monotonic() - start,
+        seed=args.seed,
+        machine=run_context(),
+        command=" ".join(["python -m artalk_service.bench.fuzz", *(sys.argv[1:] if argv is None else argv)]),
+    )
     print(json.dumps({k: v for k, v in figures.items() if k not in ("failures", "machine")}, indent=1))
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -10,6 +10,7 @@ time minus its duration). A frame with time code t is due at t0 + t + playout_de
 client plays sound and face with a fixed delay, as a jitter buffer does. Its lateness is
 arrival - (t0 + t); it is on time when lateness <= playout_delay.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -22,17 +23,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from artalk_service.timebase import FPS, SAMPLE_RATE
+
 
 @dataclass(frozen=True)
 class LoadSpec:
     streams: int
     seconds: float
     chunk_s: float = 0.1
-    fps: int = 25
+    fps: int = FPS
     stagger_s: float = 1.0  # streams start at random offsets within this span
 
 
 # ---------------------------------------------------------------- clients (child process)
+
 
 def _client(target: str, pcm: bytes, spec: LoadSpec, delay: float, out: dict) -> None:
     import grpc
@@ -40,23 +44,28 @@ def _client(target: str, pcm: bytes, spec: LoadSpec, delay: float, out: dict) ->
     from artalk_service.api.artalk.v1 import animation_pb2 as pb
     from artalk_service.api.artalk.v1 import service_pb2_grpc
 
-    bps = 16000 * 2
-    chunk = int(spec.chunk_s * 16000) * 2
-    total = int(spec.seconds * 16000) * 2
+    bps = SAMPLE_RATE * 2
+    chunk = int(spec.chunk_s * SAMPLE_RATE) * 2
+    total = int(spec.seconds * SAMPLE_RATE) * 2
     data = (pcm * (total // len(pcm) + 1))[:total]
     clock: dict[str, float] = {}
 
     def requests():
-        yield pb.StreamRequest(config=pb.SessionConfig(
-            audio_format=pb.AudioFormat(encoding=pb.AUDIO_ENCODING_PCM_S16LE, sample_rate_hz=16000, channels=1),
-            output_fps=spec.fps))
+        yield pb.StreamRequest(
+            config=pb.SessionConfig(
+                audio_format=pb.AudioFormat(
+                    encoding=pb.AUDIO_ENCODING_PCM_S16LE, sample_rate_hz=SAMPLE_RATE, channels=1
+                ),
+                output_fps=spec.fps,
+            )
+        )
         time.sleep(delay)
         start = time.monotonic()
         clock["t0"] = start
         for offset in range(0, total, chunk):
             due = start + (offset + chunk) / bps  # a chunk is sent once it has been "spoken"
             time.sleep(max(0.0, due - time.monotonic()))
-            yield pb.StreamRequest(audio=pb.AudioChunk(data=data[offset: offset + chunk]))
+            yield pb.StreamRequest(audio=pb.AudioChunk(data=data[offset : offset + chunk]))
         yield pb.StreamRequest(end_of_audio=pb.EndOfAudio())
 
     arrivals, codes = [], []
@@ -79,8 +88,10 @@ def _client(target: str, pcm: bytes, spec: LoadSpec, delay: float, out: dict) ->
 def _client_process(target: str, pcm: bytes, spec: LoadSpec, seed: int, results) -> None:
     rng = np.random.default_rng(seed)
     outs = [dict() for _ in range(spec.streams)]
-    threads = [threading.Thread(target=_client, args=(target, pcm, spec, float(rng.uniform(0, spec.stagger_s)), o))
-               for o in outs]
+    threads = [
+        threading.Thread(target=_client, args=(target, pcm, spec, float(rng.uniform(0, spec.stagger_s)), o))
+        for o in outs
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -89,6 +100,7 @@ def _client_process(target: str, pcm: bytes, spec: LoadSpec, seed: int, results)
 
 
 # ---------------------------------------------------------------- server (this process)
+
 
 class BenchServer:
     """The real server on a free localhost port, its event loop in a thread."""
@@ -103,8 +115,7 @@ class BenchServer:
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self._thread.start()
         config = config or ServerConfig(port=0, limits=Limits(max_sessions=100_000))
-        self.running = self._run(start_server(model, config,
-                                              scheduler_config=scheduler_config or SchedulerConfig()))
+        self.running = self._run(start_server(model, config, scheduler_config=scheduler_config or SchedulerConfig()))
         self.target = f"127.0.0.1:{self.running.port}"
         self.scheduler = self.running.scheduler
 
@@ -178,30 +189,56 @@ def run_load(server: BenchServer, pcm_16k: bytes, spec: LoadSpec, playout_delay:
     cpu_s = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
     busy = wall1 - wall0
     result = {
-        "streams": spec.streams, "seconds": spec.seconds, "chunk_s": spec.chunk_s, "fps": spec.fps,
-        "playout_delay_s": playout_delay, "errors": errors[:5], "error_count": len(errors),
-        "frames": int(late.size), "frames_expected": expected,
+        "streams": spec.streams,
+        "seconds": spec.seconds,
+        "chunk_s": spec.chunk_s,
+        "fps": spec.fps,
+        "playout_delay_s": playout_delay,
+        "errors": errors[:5],
+        "error_count": len(errors),
+        "frames": int(late.size),
+        "frames_expected": expected,
         "late_frames": int((late > playout_delay).sum()),
         "all_on_time": not errors and late.size == expected and bool((late <= playout_delay).all()),
         "first_frame_latency_s": {"p50": _pct(first, 50), "p95": _pct(first, 95), "max": max(first, default=math.nan)},
-        "lateness_s": {"p50": _pct(late, 50), "p95": _pct(late, 95), "p99": _pct(late, 99),
-                       "max": float(late.max()) if late.size else math.nan},
-        "step_ms": {"p50": _pct([1000 * s.seconds for s in steps], 50),
-                    "p95": _pct([1000 * s.seconds for s in steps], 95),
-                    "p99": _pct([1000 * s.seconds for s in steps], 99), "count": len(steps)},
-        "batch": {"mean": float(np.mean([s.batch for s in steps])) if steps else math.nan,
-                  "max": max((s.batch for s in steps), default=0)},
+        "lateness_s": {
+            "p50": _pct(late, 50),
+            "p95": _pct(late, 95),
+            "p99": _pct(late, 99),
+            "max": float(late.max()) if late.size else math.nan,
+        },
+        "step_ms": {
+            "p50": _pct([1000 * s.seconds for s in steps], 50),
+            "p95": _pct([1000 * s.seconds for s in steps], 95),
+            "p99": _pct([1000 * s.seconds for s in steps], 99),
+            "count": len(steps),
+        },
+        "batch": {
+            "mean": float(np.mean([s.batch for s in steps])) if steps else math.nan,
+            "max": max((s.batch for s in steps), default=0),
+        },
         "server_cpu_cores": cpu_s / busy,
         "server_cpu_cores_per_stream": cpu_s / busy / spec.streams,
-        "server_rss_mb": rss1, "server_rss_delta_mb_per_stream": max(0.0, rss1 - rss0) / spec.streams,
+        "server_rss_mb": rss1,
+        "server_rss_delta_mb_per_stream": max(0.0, rss1 - rss0) / spec.streams,
     }
     if torch_gpu:
-        result["gpu_max_memory_mb"] = torch.cuda.max_memory_allocated(model.device) / 2 ** 20
+        result["gpu_max_memory_mb"] = torch.cuda.max_memory_allocated(model.device) / 2**20
     return result
 
 
-def sweep(server: BenchServer, pcm_16k: bytes, counts: list[int], trial_s: float, confirm_s: float,
-          playout_delay: float, chunk_s: float, fps: int, stagger_s: float = 1.0, log=print) -> dict:
+def sweep(
+    server: BenchServer,
+    pcm_16k: bytes,
+    counts: list[int],
+    trial_s: float,
+    confirm_s: float,
+    playout_delay: float,
+    chunk_s: float,
+    fps: int,
+    stagger_s: float = 1.0,
+    log=print,
+) -> dict:
     """Most concurrent real-time streams with every frame on time: short trials up the
     ladder `counts` until one fails, then the best passing count must hold for `confirm_s`
     (stepping down the ladder until one does)."""
@@ -209,9 +246,11 @@ def sweep(server: BenchServer, pcm_16k: bytes, counts: list[int], trial_s: float
     for n in counts:
         r = run_load(server, pcm_16k, LoadSpec(n, trial_s, chunk_s, fps, stagger_s), playout_delay, seed=n)
         trials.append(r)
-        log(f"  trial {n:4d} streams x {trial_s:g} s: on time {r['all_on_time']}, "
+        log(
+            f"  trial {n:4d} streams x {trial_s:g} s: on time {r['all_on_time']}, "
             f"max lateness {r['lateness_s']['max']:.3f} s, step p99 {r['step_ms']['p99']:.1f} ms, "
-            f"batch mean {r['batch']['mean']:.1f}")
+            f"batch mean {r['batch']['mean']:.1f}"
+        )
         if not r["all_on_time"]:
             break
         best = n
@@ -219,11 +258,17 @@ def sweep(server: BenchServer, pcm_16k: bytes, counts: list[int], trial_s: float
     ladder = [n for n in counts if n <= best][::-1]
     for n in ladder:
         r = run_load(server, pcm_16k, LoadSpec(n, confirm_s, chunk_s, fps, stagger_s), playout_delay, seed=1000 + n)
-        log(f"  confirm {n:4d} streams x {confirm_s:g} s: on time {r['all_on_time']}, "
-            f"max lateness {r['lateness_s']['max']:.3f} s")
+        log(
+            f"  confirm {n:4d} streams x {confirm_s:g} s: on time {r['all_on_time']}, "
+            f"max lateness {r['lateness_s']['max']:.3f} s"
+        )
         if r["all_on_time"]:
             confirmed = r
             break
         trials.append(r)
-    return {"max_streams": confirmed["streams"] if confirmed else 0, "confirm_seconds": confirm_s,
-            "confirmed": confirmed, "trials": trials}
+    return {
+        "max_streams": confirmed["streams"] if confirmed else 0,
+        "confirm_seconds": confirm_s,
+        "confirmed": confirmed,
+        "trials": trials,
+    }

@@ -1,49 +1,15 @@
 """Offline speed: real-time factor of `MotionModel.animate`, and where a window's time goes."""
+
 from __future__ import annotations
 
-import shutil
-import subprocess
-import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 
+from artalk_service.bench.pipeline import animate_pipelined
 from artalk_service.model import MotionModel, StreamOptions
-
-SENTENCES = (
-    "Please bring me the map of the big blue boat, we could move over the wide open water before the evening.",
-    "The old lighthouse keeper told us stories about ships that never came back from the northern sea.",
-    "Would you like some tea while we wait for the others to arrive from the village?",
-)
-
-
-def speech_16k(seconds: float, seed: int = 0) -> np.ndarray:
-    """`seconds` of 16 kHz speech: espeak-ng sentences when it is installed, else a
-    syllable-rate modulated harmonic tone with noise (same cost for the model)."""
-    if shutil.which("espeak-ng"):
-        import soxr
-
-        from artalk_service.audio import read_wav
-        parts, total = [], 0
-        with tempfile.TemporaryDirectory() as tmp:
-            i = 0
-            while total < seconds * 16000:
-                path = Path(tmp) / f"{i}.wav"
-                subprocess.run(["espeak-ng", "-v", "en-us", "-s", str(150 + 10 * (i % 3)), "-w", str(path),
-                                SENTENCES[(i + seed) % len(SENTENCES)]], check=True, capture_output=True)
-                data, fmt = read_wav(path.read_bytes())
-                audio = np.frombuffer(data, "<i2").astype(np.float32) / 32768
-                audio = soxr.resample(audio, fmt.sample_rate_hz, 16000).astype(np.float32)
-                parts.append(audio)
-                total += audio.size
-                i += 1
-        return np.concatenate(parts)[: int(seconds * 16000)]
-    rng = np.random.default_rng(seed)
-    t = np.arange(int(16000 * seconds)) / 16000
-    voiced = sum(np.sin(2 * np.pi * 130 * h * t) / h for h in range(1, 6)) * (0.5 + 0.5 * np.sin(2 * np.pi * 4 * t))
-    return (0.2 * voiced + 0.02 * rng.standard_normal(t.size)).astype(np.float32)
+from artalk_service.timebase import SAMPLE_RATE
 
 
 def _sync(model: MotionModel) -> None:
@@ -65,19 +31,26 @@ def _timed(model: MotionModel, fn, repeats: int):
 def offline_rtf(model: MotionModel, audio: np.ndarray, repeats: int = 3, pipeline: bool = True) -> dict:
     """One stream, whole utterance known up front (speech encoder batched over its windows;
     with `pipeline`, in a helper thread ahead of the transformer)."""
-    model.animate(audio[: 16000], StreamOptions(), pipeline=pipeline)  # warm-up
+    animate = animate_pipelined if pipeline else MotionModel.animate
+    animate(model, audio[:SAMPLE_RATE], StreamOptions())  # warm-up
     times = []
     for _ in range(repeats):
         _sync(model)
         t0 = time.perf_counter()
-        frames = model.animate(audio, StreamOptions(), pipeline=pipeline)
+        frames = animate(model, audio, StreamOptions())
         _sync(model)
         times.append(time.perf_counter() - t0)
     seconds = audio.size / model.sample_rate
     best, median = min(times), float(np.median(times))
-    return {"audio_seconds": seconds, "frames": int(len(frames)), "wall_seconds": times, "pipeline": pipeline,
-            "rtf_best": seconds / best, "rtf_median": seconds / median,
-            "window_ms_median": 1000 * median / max(1, -(-len(frames) // model.window_frames))}
+    return {
+        "audio_seconds": seconds,
+        "frames": int(len(frames)),
+        "wall_seconds": times,
+        "pipeline": pipeline,
+        "rtf_best": seconds / best,
+        "rtf_median": seconds / median,
+        "window_ms_median": 1000 * median / max(1, -(-len(frames) // model.window_frames)),
+    }
 
 
 def deviation(model: MotionModel, audio: np.ndarray) -> dict:
@@ -89,8 +62,12 @@ def deviation(model: MotionModel, audio: np.ndarray) -> dict:
     finally:
         model.whisper_dtype = mode
     diff = np.abs(fast - exact)
-    return {"mean_abs": float(diff.mean()), "max_abs": float(diff.max()), "p99_abs": float(np.percentile(diff, 99)),
-            "channel_std": float(exact.std(0).mean())}
+    return {
+        "mean_abs": float(diff.mean()),
+        "max_abs": float(diff.max()),
+        "p99_abs": float(np.percentile(diff, 99)),
+        "channel_std": float(exact.std(0).mean()),
+    }
 
 
 @torch.inference_mode()
@@ -119,10 +96,17 @@ def profile_window(model: MotionModel, batch_sizes=(1, 8, 32), repeats: int = 5)
         latent = net.autoencoder.quantizer.bits_to_latent(prev)
         decode_ms, _ = _timed(model, lambda: net.autoencoder.decode(latent, latent), repeats)
         total_ms, _ = _timed(model, lambda: net.generate(audio, style, prev, temp, top_p, gens, guidance), repeats)
-        out.append({"batch": B, "total_ms": total_ms, "whisper_ms": whisper_ms,
-                    "adapter_and_modulations_ms": max(0.0, cond_ms - whisper_ms),
-                    "transformer_steps_ms": max(0.0, step_ms - decode_ms), "decode_ms": decode_ms,
-                    "per_window_ms": total_ms / B})
+        out.append(
+            {
+                "batch": B,
+                "total_ms": total_ms,
+                "whisper_ms": whisper_ms,
+                "adapter_and_modulations_ms": max(0.0, cond_ms - whisper_ms),
+                "transformer_steps_ms": max(0.0, step_ms - decode_ms),
+                "decode_ms": decode_ms,
+                "per_window_ms": total_ms / B,
+            }
+        )
     return out
 
 
@@ -140,8 +124,16 @@ def profile_backend(model: MotionModel, batch_sizes=(1, 8, 32), repeats: int = 5
         temp, top_p = torch.zeros(B, device=device), torch.ones(B, device=device)
         guidance = torch.full((B,), model.guidance, device=device)  # the default streams get
         cond_ms, ada = _timed(model, lambda: model.backend.conditions(audio), repeats)
-        gen_ms, _ = _timed(model, lambda: model.backend.generate(ada, style, prev, temp, top_p, [None] * B, guidance),
-                                 repeats)
-        out.append({"batch": B, "total_ms": cond_ms + gen_ms, "conditions_ms": cond_ms, "generate_ms": gen_ms,
-                    "per_window_ms": (cond_ms + gen_ms) / B})
+        gen_ms, _ = _timed(
+            model, lambda: model.backend.generate(ada, style, prev, temp, top_p, [None] * B, guidance), repeats
+        )
+        out.append(
+            {
+                "batch": B,
+                "total_ms": cond_ms + gen_ms,
+                "conditions_ms": cond_ms,
+                "generate_ms": gen_ms,
+                "per_window_ms": (cond_ms + gen_ms) / B,
+            }
+        )
     return out

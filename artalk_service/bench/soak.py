@@ -14,6 +14,7 @@ them, and it is measured again.
 
 The server serves the untrained tiny model (this tests the server, not the model).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,6 +36,7 @@ import numpy as np
 from artalk_service.api.artalk.v1 import animation_pb2 as pb
 from artalk_service.bench.checks import call_problems, run_context, stream_call
 from artalk_service.bench.load import BenchServer, rss_mb
+from artalk_service.timebase import SAMPLE_RATE
 
 BEHAVIOURS = ("complete", "complete", "complete", "cancel_call", "drop_connection", "stop_reading", "idle_and_leave")
 RSS_BOUND_MB = 50.0  # growth allowed over the measured run, after the warm-up
@@ -58,6 +60,7 @@ def measure(server: BenchServer) -> Resources:
 
     async def tasks() -> int:
         return len(asyncio.all_tasks()) - 1  # not this one
+
     count = asyncio.run_coroutine_threadsafe(tasks(), server.loop).result(timeout=10)
     return Resources(count, threading.active_count(), len(os.listdir("/proc/self/fd")), rss_mb())
 
@@ -78,9 +81,12 @@ class SoakClient:
         rng = np.random.default_rng(index)
         behaviour = BEHAVIOURS[rng.integers(len(BEHAVIOURS))]
         config = pb.SessionConfig(
-            audio_format=pb.AudioFormat(encoding=pb.AUDIO_ENCODING_PCM_S16LE, sample_rate_hz=16000, channels=1),
-            output_fps=int(rng.choice([25, 30, 60])), seed=index, session_id=f"soak-{index}",
-            idle_motion=behaviour == "idle_and_leave")
+            audio_format=pb.AudioFormat(encoding=pb.AUDIO_ENCODING_PCM_S16LE, sample_rate_hz=SAMPLE_RATE, channels=1),
+            output_fps=int(rng.choice([25, 30, 60])),
+            seed=index,
+            session_id=f"soak-{index}",
+            idle_motion=behaviour == "idle_and_leave",
+        )
         messages = [pb.StreamRequest(config=config)]
         if behaviour != "idle_and_leave":
             messages += self._speech(rng)
@@ -92,8 +98,9 @@ class SoakClient:
         elif behaviour == "drop_connection":  # the connection goes away under the call
             drop = float(rng.uniform(0.0, 0.3))
         with grpc.insecure_channel(self.target) as channel:
-            outcome = stream_call(channel, (m.SerializeToString() for m in messages), CALL_TIMEOUT_S, cancel_after,
-                                  linger, drop)
+            outcome = stream_call(
+                channel, (m.SerializeToString() for m in messages), CALL_TIMEOUT_S, cancel_after, linger, drop
+            )
         problems = call_problems(outcome, client_cancelled=behaviour != "complete")
         if behaviour == "complete" and outcome.code is not grpc.StatusCode.OK:
             problems.append(f"a well-behaved session ended with {outcome.code.name}: {outcome.details}")
@@ -106,16 +113,17 @@ class SoakClient:
     def _speech(self, rng) -> list[pb.StreamRequest]:
         """0.2 to 1.5 s of speech in random chunks, with flushes and cancels, then end_of_audio."""
         seconds = float(rng.uniform(0.2, 1.5))
-        start = 2 * int(rng.integers(0, len(self.pcm) // 2 - 16000 * 2))
-        data = self.pcm[start: start + 2 * int(seconds * 16000)]
+        start = 2 * int(rng.integers(0, len(self.pcm) // 2 - SAMPLE_RATE * 2))
+        data = self.pcm[start : start + 2 * int(seconds * 16000)]
         out, i = [], 0
         while i < len(data):
             n = 2 * int(rng.integers(160, 8000))
-            out.append(pb.StreamRequest(audio=pb.AudioChunk(data=data[i: i + n])))
+            out.append(pb.StreamRequest(audio=pb.AudioChunk(data=data[i : i + n])))
             i += n
             if rng.random() < 0.15:
-                out.append(pb.StreamRequest(flush=pb.Flush()) if rng.random() < 0.6 else
-                           pb.StreamRequest(cancel=pb.Cancel()))
+                out.append(
+                    pb.StreamRequest(flush=pb.Flush()) if rng.random() < 0.6 else pb.StreamRequest(cancel=pb.Cancel())
+                )
         return out + [pb.StreamRequest(end_of_audio=pb.EndOfAudio())]
 
     def run(self, first: int, count: int, concurrency: int) -> None:
@@ -134,16 +142,28 @@ def soak(server: BenchServer, client: SoakClient, sessions: int, warmup: int = 5
     growth = {k: getattr(after, k) - getattr(before, k) for k in ("tasks", "threads", "fds")}
     rss_growth = after.rss_mb - before.rss_mb
     leaks = {k: v for k, v in growth.items() if v > SLACK[k]}
-    return {"sessions": sessions, "warmup_sessions": warmup, "concurrency": concurrency, "seconds": seconds,
-            # these counts and the checks cover the warm-up sessions too
-            "sessions_run": warmup + sessions, "behaviours": dict(client.behaviours),
-            "status_codes": dict(client.codes),
-            "utterances_checked": client.utterances_checked, "problems": client.problems[:20],
-            "problem_count": len(client.problems), "before": asdict(before), "after": asdict(after),
-            "growth": growth, "allowed_growth": SLACK, "leaks": leaks,
-            "rss_growth_mb": rss_growth, "rss_bound_mb": RSS_BOUND_MB,
-            "server_sessions_after": server.scheduler.sessions,
-            "passed": not client.problems and not leaks and rss_growth < RSS_BOUND_MB and not server.scheduler.sessions}
+    return {
+        "sessions": sessions,
+        "warmup_sessions": warmup,
+        "concurrency": concurrency,
+        "seconds": seconds,
+        # these counts and the checks cover the warm-up sessions too
+        "sessions_run": warmup + sessions,
+        "behaviours": dict(client.behaviours),
+        "status_codes": dict(client.codes),
+        "utterances_checked": client.utterances_checked,
+        "problems": client.problems[:20],
+        "problem_count": len(client.problems),
+        "before": asdict(before),
+        "after": asdict(after),
+        "growth": growth,
+        "allowed_growth": SLACK,
+        "leaks": leaks,
+        "rss_growth_mb": rss_growth,
+        "rss_bound_mb": RSS_BOUND_MB,
+        "server_sessions_after": server.scheduler.sessions,
+        "passed": not client.problems and not leaks and rss_growth < RSS_BOUND_MB and not server.scheduler.sessions,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -153,17 +173,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--concurrency", type=int, default=8)
     p.add_argument("--out", type=Path, default=None, help="write the figures as JSON here")
     args = p.parse_args(argv)
-    from artalk_service.bench.offline import speech_16k
+    from artalk_service.audio.sample_speech import sample_speech
     from artalk_service.model import ModelConfig, MotionModel
 
     server = BenchServer(MotionModel.untrained(ModelConfig.tiny()))
     try:
-        figures = soak(server, SoakClient(server.target, speech_16k(20.0)), args.sessions, args.warmup,
-                       args.concurrency)
+        figures = soak(
+            server, SoakClient(server.target, sample_speech(20.0)), args.sessions, args.warmup, args.concurrency
+        )
     finally:
         server.stop()
-    figures.update(machine=run_context(),
-                   command=" ".join(["python -m artalk_service.bench.soak", *(sys.argv[1:] if argv is None else argv)]))
+    figures.update(
+        machine=run_context(),
+        command=" ".join(["python -m artalk_service.bench.soak", *(sys.argv[1:] if argv is None else argv)]),
+    )
     print(json.dumps({k: v for k, v in figures.items() if k != "machine"}, indent=1))
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

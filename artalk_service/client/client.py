@@ -1,10 +1,11 @@
 """A small synchronous client for the artalk.v1 Animation service."""
+
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 import grpc
 import numpy as np
@@ -16,13 +17,26 @@ from artalk_service.audio import AudioFormat, Encoding, read_wav
 _ENCODINGS = {Encoding.PCM_S16LE: pb.AUDIO_ENCODING_PCM_S16LE, Encoding.FLOAT32_LE: pb.AUDIO_ENCODING_FLOAT32_LE}
 
 
-def session_config(fmt: AudioFormat, *, fps: int = 0, style: str | None = None, retarget: str | None = None,
-                   seed: int = 0, temperature: float = 0.0, **extra) -> pb.SessionConfig:
+def session_config(
+    fmt: AudioFormat,
+    *,
+    fps: int = 0,
+    style: str | None = None,
+    retarget: str | None = None,
+    seed: int = 0,
+    temperature: float = 0.0,
+    **extra,
+) -> pb.SessionConfig:
     """A SessionConfig for audio in `fmt`; extra keyword arguments set SessionConfig fields."""
     config = pb.SessionConfig(
-        audio_format=pb.AudioFormat(encoding=_ENCODINGS[fmt.encoding], sample_rate_hz=fmt.sample_rate_hz,
-                                    channels=fmt.channels),
-        output_fps=fps, seed=seed, temperature=temperature, **extra)
+        audio_format=pb.AudioFormat(
+            encoding=_ENCODINGS[fmt.encoding], sample_rate_hz=fmt.sample_rate_hz, channels=fmt.channels
+        ),
+        output_fps=fps,
+        seed=seed,
+        temperature=temperature,
+        **extra,
+    )
     if style:
         config.style.preset = style
     if retarget:
@@ -60,16 +74,26 @@ class AnimationClient:
     certificate; None: the system's roots) or a client certificate is given; `tls_cert` and
     `tls_key` (PEM files) answer a mutual-TLS server. `token` is sent as a bearer token."""
 
-    def __init__(self, target: str = "127.0.0.1:50051", max_message_bytes: int = 32 * 1024 * 1024, *,
-                 tls_ca: str | Path | None = None, tls_cert: str | Path | None = None,
-                 tls_key: str | Path | None = None, token: str | None = None) -> None:
-        options = [("grpc.max_receive_message_length", max_message_bytes),
-                   ("grpc.max_send_message_length", max_message_bytes)]
+    def __init__(
+        self,
+        target: str = "127.0.0.1:50051",
+        max_message_bytes: int = 32 * 1024 * 1024,
+        *,
+        tls_ca: str | Path | None = None,
+        tls_cert: str | Path | None = None,
+        tls_key: str | Path | None = None,
+        token: str | None = None,
+    ) -> None:
+        options = [
+            ("grpc.max_receive_message_length", max_message_bytes),
+            ("grpc.max_send_message_length", max_message_bytes),
+        ]
         if (tls_cert is None) != (tls_key is None):
             raise ValueError("tls_cert and tls_key go together (a client certificate and its private key)")
         if tls_ca is None and tls_cert is None:
             self.channel = grpc.insecure_channel(target, options=options)
         else:
+
             def read(path):
                 return Path(path).read_bytes() if path is not None else None
 
@@ -81,7 +105,7 @@ class AnimationClient:
     def close(self) -> None:
         self.channel.close()
 
-    def __enter__(self) -> "AnimationClient":
+    def __enter__(self) -> AnimationClient:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -94,8 +118,15 @@ class AnimationClient:
         """The raw bidirectional Stream call."""
         return self.stub.Stream(requests, timeout=timeout, metadata=self.metadata)
 
-    def animate_pcm(self, data: bytes, config: pb.SessionConfig, *, chunk_seconds: float = 0.1,
-                    realtime: bool = False, timeout: float | None = None) -> AnimationResult:
+    def animate_pcm(
+        self,
+        data: bytes,
+        config: pb.SessionConfig,
+        *,
+        chunk_seconds: float = 0.1,
+        realtime: bool = False,
+        timeout: float | None = None,
+    ) -> AnimationResult:
         """Stream `data` (in config's audio format) in chunks and collect every frame."""
         fmt = config.audio_format
         bytes_per_second = fmt.sample_rate_hz * fmt.channels * (2 if fmt.encoding == pb.AUDIO_ENCODING_PCM_S16LE else 4)
@@ -110,7 +141,7 @@ class AnimationClient:
                 if realtime:  # pace like a live source: a chunk is sent once it has been "spoken"
                     due = clock["start"] + (offset + chunk) / bytes_per_second
                     time.sleep(max(0.0, due - time.perf_counter()))
-                yield pb.StreamRequest(audio=pb.AudioChunk(data=data[offset:offset + chunk]))
+                yield pb.StreamRequest(audio=pb.AudioChunk(data=data[offset : offset + chunk]))
             yield pb.StreamRequest(end_of_audio=pb.EndOfAudio())
 
         result: AnimationResult | None = None
@@ -140,8 +171,9 @@ class AnimationClient:
         stream_args = {k: kwargs.pop(k) for k in ("chunk_seconds", "realtime", "timeout") if k in kwargs}
         return self.animate_pcm(data, session_config(fmt, **kwargs), **stream_args)
 
-    def animate_clip(self, path: str | Path, config: pb.SessionConfig | None = None,
-                     timeout: float | None = None) -> pb.AnimateClipResponse:
+    def animate_clip(
+        self, path: str | Path, config: pb.SessionConfig | None = None, timeout: float | None = None
+    ) -> pb.AnimateClipResponse:
         """The unary AnimateClip call on a whole WAV file."""
         request = pb.AnimateClipRequest(config=config or pb.SessionConfig(), wav=Path(path).read_bytes())
         return self.stub.AnimateClip(request, timeout=timeout, metadata=self.metadata)

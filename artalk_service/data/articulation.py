@@ -115,20 +115,14 @@ GESTURES: dict[str, Gesture] = {
     "f": _cons(0.10, **_LIP_CONTACT, tuck=0.75, upper=0.2),
     "v": _cons(0.10, **_LIP_CONTACT, tuck=0.7, upper=0.15),
     # tongue tip between the teeth
-    "th": Gesture(
-        {"jaw": 0.14, "tongue": 0.3}, {"jaw": 0.6, "lips": 0.5, "shape": 0.1, "tongue": 5.0}
-    ),
-    "dh": Gesture(
-        {"jaw": 0.12, "tongue": 0.2}, {"jaw": 0.6, "lips": 0.5, "shape": 0.1, "tongue": 5.0}
-    ),
+    "th": Gesture({"jaw": 0.14, "tongue": 0.3}, {"jaw": 0.6, "lips": 0.5, "shape": 0.1, "tongue": 5.0}),
+    "dh": Gesture({"jaw": 0.12, "tongue": 0.2}, {"jaw": 0.6, "lips": 0.5, "shape": 0.1, "tongue": 5.0}),
     "s": _cons(0.05, shape=0.4, jaw_dom=1.2, spread=0.3, upper=0.1),
     "z": _cons(0.05, shape=0.4, jaw_dom=1.2, spread=0.25, upper=0.1),
     "t": _cons(0.10, jaw_dom=0.8),
     "d": _cons(0.11, jaw_dom=0.8),
     "n": _cons(0.11, jaw_dom=0.8),
-    "l": Gesture(
-        {"jaw": 0.18, "tongue": 0.08}, {"jaw": 0.6, "lips": 0.4, "shape": 0.1, "tongue": 1.0}
-    ),
+    "l": Gesture({"jaw": 0.18, "tongue": 0.08}, {"jaw": 0.6, "lips": 0.4, "shape": 0.1, "tongue": 1.0}),
     # protruded, slightly rounded lips
     "sh": _cons(0.10, shape=1.2, funnel=0.45, pucker=0.2),
     "zh": _cons(0.10, shape=1.2, funnel=0.45, pucker=0.2),
@@ -179,12 +173,8 @@ def _units(segments: tuple[PhoneSegment, ...]) -> list[_Unit]:
         if s.phone in DIPHTHONGS:
             first, second = DIPHTHONGS[s.phone]
             split = s.start + 0.55 * s.duration
-            units.append(
-                _Unit(GESTURES[first], s.start + 0.1 * s.duration, split - 0.1 * s.duration)
-            )
-            units.append(
-                _Unit(GESTURES[second], split + 0.1 * s.duration, s.end - 0.05 * s.duration)
-            )
+            units.append(_Unit(GESTURES[first], s.start + 0.1 * s.duration, split - 0.1 * s.duration))
+            units.append(_Unit(GESTURES[second], split + 0.1 * s.duration, s.end - 0.05 * s.duration))
             continue
         gesture = GESTURES[s.phone]
         if s.phone == SILENCE and s.duration < SHORT_PAUSE_S and 0 < i < last:
@@ -221,9 +211,7 @@ def _hold_envelope(times: np.ndarray, center: float, half: float) -> np.ndarray:
     return 0.5 * (1 + np.cos(np.pi * d))
 
 
-def enforce_contacts(
-    params: np.ndarray, segments: tuple[PhoneSegment, ...], times: np.ndarray
-) -> np.ndarray:
+def enforce_contacts(params: np.ndarray, segments: tuple[PhoneSegment, ...], times: np.ndarray) -> np.ndarray:
     """Seal the lips on bilabials and tuck the lower lip on labiodentals, whatever the blend."""
     x = params.copy()
     for s in segments:
@@ -321,6 +309,7 @@ def lip_gap(motion):
     JawOpen opens the lips unless MouthClose cancels it; lip-opening shapes add to it.
     Works on numpy arrays and torch tensors alike: the autoencoder's training loss uses it too.
     """
+
     def ch(name: str):
         return motion[..., ARKIT61.index(name)]
 

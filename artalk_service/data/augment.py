@@ -10,7 +10,7 @@ import numpy as np
 import soxr
 from scipy import signal
 
-SAMPLE_RATE = 16000
+from artalk_service.timebase import SAMPLE_RATE
 
 
 @dataclass(frozen=True)
@@ -29,9 +29,7 @@ class AugmentConfig:
     gain_db: tuple[float, float] = (-18.0, 6.0)
 
 
-def reverb(
-    audio: np.ndarray, rng: np.random.Generator, config: AugmentConfig
-) -> tuple[np.ndarray, dict]:
+def reverb(audio: np.ndarray, rng: np.random.Generator, config: AugmentConfig) -> tuple[np.ndarray, dict]:
     """Convolve with a synthetic room: direct path at lag 0, then decaying diffuse noise."""
     rt60 = rng.uniform(*config.rt60_s)
     n = int(rt60 * SAMPLE_RATE)
@@ -47,9 +45,7 @@ def reverb(
     return wet, {"rt60_s": round(rt60, 3), "drr_db": round(drr_db, 1)}
 
 
-def equalise(
-    audio: np.ndarray, rng: np.random.Generator, config: AugmentConfig
-) -> tuple[np.ndarray, dict]:
+def equalise(audio: np.ndarray, rng: np.random.Generator, config: AugmentConfig) -> tuple[np.ndarray, dict]:
     """Two random peaking filters (+-9 dB), like cheap microphones and speakers."""
     bands = []
     for _ in range(2):
@@ -69,20 +65,14 @@ def _peaking(f0: float, gain_db: float, q: float) -> tuple[np.ndarray, np.ndarra
     return b / den[0], den / den[0]
 
 
-def band_limit(
-    audio: np.ndarray, rng: np.random.Generator, config: AugmentConfig
-) -> tuple[np.ndarray, dict]:
+def band_limit(audio: np.ndarray, rng: np.random.Generator, config: AugmentConfig) -> tuple[np.ndarray, dict]:
     """Low-pass at a random cutoff (and sometimes a high-pass), zero-phase: no delay."""
     lo, hi = (rng.uniform(60, 250) if rng.random() < 0.5 else None), rng.uniform(2500, 7000)
-    sos = signal.butter(
-        6, [lo, hi] if lo else hi, "bandpass" if lo else "lowpass", fs=SAMPLE_RATE, output="sos"
-    )
+    sos = signal.butter(6, [lo, hi] if lo else hi, "bandpass" if lo else "lowpass", fs=SAMPLE_RATE, output="sos")
     return signal.sosfiltfilt(sos, audio), {"low_hz": lo and round(lo), "high_hz": round(hi)}
 
 
-def telephone(
-    audio: np.ndarray, rng: np.random.Generator, config: AugmentConfig
-) -> tuple[np.ndarray, dict]:
+def telephone(audio: np.ndarray, rng: np.random.Generator, config: AugmentConfig) -> tuple[np.ndarray, dict]:
     """300-3400 Hz at 8 kHz with G.711 mu-law quantisation, then back to 16 kHz."""
     sos = signal.butter(4, [300, 3400], "bandpass", fs=SAMPLE_RATE, output="sos")
     narrow = soxr.resample(signal.sosfiltfilt(sos, audio), SAMPLE_RATE, 8000)
@@ -93,18 +83,14 @@ def telephone(
     return _fit(soxr.resample(expanded, 8000, SAMPLE_RATE), len(audio)), {"codec": "mu-law 8k"}
 
 
-def resample_artefacts(
-    audio: np.ndarray, rng: np.random.Generator, config: AugmentConfig
-) -> tuple[np.ndarray, dict]:
+def resample_artefacts(audio: np.ndarray, rng: np.random.Generator, config: AugmentConfig) -> tuple[np.ndarray, dict]:
     """Down and back up with a low-quality resampler: aliasing and imaging."""
     rate = int(rng.choice([8000, 11025, 12000, 22050]))
     low = soxr.resample(audio, SAMPLE_RATE, rate, quality="QQ")
     return _fit(soxr.resample(low, rate, SAMPLE_RATE, quality="QQ"), len(audio)), {"via_hz": rate}
 
 
-def add_noise(
-    audio: np.ndarray, rng: np.random.Generator, config: AugmentConfig
-) -> tuple[np.ndarray, dict]:
+def add_noise(audio: np.ndarray, rng: np.random.Generator, config: AugmentConfig) -> tuple[np.ndarray, dict]:
     """White, pink, brown or hum noise at an SNR measured against the speech's power."""
     snr = rng.uniform(*config.snr_db)
     kind = str(rng.choice(["white", "pink", "brown", "hum"]))
@@ -124,9 +110,7 @@ def add_noise(
     return audio + noise, {"kind": kind, "snr_db": round(snr, 1)}
 
 
-def gain(
-    audio: np.ndarray, rng: np.random.Generator, config: AugmentConfig
-) -> tuple[np.ndarray, dict]:
+def gain(audio: np.ndarray, rng: np.random.Generator, config: AugmentConfig) -> tuple[np.ndarray, dict]:
     """Level change; loud settings may clip, as real overdriven inputs do."""
     db = rng.uniform(*config.gain_db)
     return audio * 10 ** (db / 20), {"db": round(db, 1)}

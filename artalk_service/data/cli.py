@@ -7,7 +7,8 @@ import os
 import sys
 import time
 
-from artalk_service.data.corpus import DEFAULT_HELDOUT_VOICES, CorpusConfig, generate
+from artalk_service.data.corpus import generate
+from artalk_service.data.sample import DEFAULT_HELDOUT_VOICES, CorpusConfig
 
 
 def _generate(args: argparse.Namespace) -> None:
@@ -53,9 +54,7 @@ def main(argv: list[str] | None = None) -> None:
         action="append",
         help=f"engine:voice to hold out (repeatable; default {' '.join(DEFAULT_HELDOUT_VOICES)})",
     )
-    gen.add_argument(
-        "--shard-size", type=int, default=CorpusConfig.shard_size, help="samples per shard"
-    )
+    gen.add_argument("--shard-size", type=int, default=CorpusConfig.shard_size, help="samples per shard")
     gen.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     gen.set_defaults(func=_generate)
     ins = sub.add_parser("inspect", help="summarise a corpus and plot one sample")

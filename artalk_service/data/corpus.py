@@ -1,10 +1,9 @@
 """Corpus generation: sample plans, shards, resumption and the manifest.
 
-A sample is fully determined by (seed, split, shard, index): its random generator is
-seeded from those numbers alone, so the corpus is the same whatever the number of
-workers or the order shards finish in, and a resumed run continues the same corpus.
-Shards are written to a temporary name and renamed, the JSON sidecar last, so a shard
-whose sidecar exists is complete; anything else is rewritten.
+Each sample is made by data/sample.py from (seed, split, shard, index) alone, so the corpus
+is the same whatever the number of workers or the order shards finish in, and a resumed
+run continues the same corpus. Shards are written to a temporary name and renamed, the
+JSON sidecar last, so a shard whose sidecar exists is complete; anything else is rewritten.
 """
 
 from __future__ import annotations
@@ -15,190 +14,25 @@ import itertools
 import json
 import multiprocessing
 import os
-import subprocess
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
 
 import numpy as np
-import soxr
 from tqdm import tqdm
 
-from artalk_service.data import prosody
-from artalk_service.data.augment import AugmentConfig, augment
 from artalk_service.data.engines import (
-    ENGINE_NAMES,
-    SAMPLE_RATE,
-    SpeakingParams,
-    Synthesis,
-    TimingMismatch,
     get_engine,
 )
-from artalk_service.data.motion import build_motion
 from artalk_service.data.phones import (
     PHONES,
-    PhoneSegment,
-    UnknownSymbol,
-    frame_labels,
-    num_frames,
-    snap_to_length,
 )
-from artalk_service.data.styles import STYLES, StyleProfile
+from artalk_service.data.sample import CorpusConfig, SampleRecord, make_sample, voice_catalog
+from artalk_service.data.styles import STYLES
 from artalk_service.data.text import load_text_pool
 from artalk_service.layout import ARKIT61
+from artalk_service.timebase import SAMPLE_RATE
 
 FORMAT = "artalk-corpus/1"
-SPLITS: dict[str, int] = {"train": 0, "heldout": 1}  # the number seeds each split's samples
-# Whole voices never trained on: a clustergen US male and a Scottish male, both flite.
-DEFAULT_HELDOUT_VOICES: tuple[str, ...] = ("flite:rms", "flite:awb")
-_MAX_ATTEMPTS = 5  # texts tried per sample before giving up (timing mismatch, too long)
-_MAX_SECONDS = 20.0
 _GUESS_SAMPLE_S = 5.0  # first estimate of a sample's length, to size the first shards
-
-
-@dataclass(frozen=True)
-class CorpusConfig:
-    """Everything that decides the corpus's content (not how fast it is made)."""
-
-    seed: int = 0
-    shard_size: int = 20
-    heldout_voices: tuple[str, ...] = DEFAULT_HELDOUT_VOICES
-    engines: tuple[str, ...] = ENGINE_NAMES
-    # share of samples per engine; piper's one neural voice is the most natural, espeak-ng
-    # has by far the most voices, festival and flite add diphone/HTS/clustergen timbres
-    engine_weights: tuple[float, ...] = (0.35, 0.2, 0.15, 0.3)
-    rate_jitter: tuple[float, float] = (0.8, 1.25)  # on top of the style's tempo
-    pitch_jitter_semitones: float = 3.0
-    p_voice_perturb: float = 0.5  # resample speech by a factor: shifts pitch and formants
-    voice_perturb: tuple[float, float] = (0.92, 1.08)
-    p_clean: float = 0.15  # share of samples whose audio is not augmented at all
-    augment: AugmentConfig = field(default_factory=AugmentConfig)
-
-    def to_dict(self) -> dict:
-        return json.loads(json.dumps(dataclasses.asdict(self)))
-
-
-@dataclass(frozen=True)
-class SampleRecord:
-    audio: np.ndarray  # (N,) float32, augmented
-    audio_clean: np.ndarray  # (N,) float32
-    motion: np.ndarray  # (T, 61) float32
-    phones: np.ndarray  # (T,) int16
-    meta: dict
-
-
-def voice_catalog(config: CorpusConfig) -> dict[str, dict[str, tuple[str, ...]]]:
-    """{split: {engine: voices}}; the held-out split has only the held-out voices."""
-    catalog: dict[str, dict[str, tuple[str, ...]]] = {"train": {}, "heldout": {}}
-    known = set()
-    for name in config.engines:
-        voices = tuple(f"{name}:{v}" for v in get_engine(name).voices())
-        known.update(voices)
-        catalog["train"][name] = tuple(v for v in voices if v not in config.heldout_voices)
-        catalog["heldout"][name] = tuple(v for v in voices if v in config.heldout_voices)
-    missing = set(config.heldout_voices) - known
-    if missing:
-        raise ValueError(f"held-out voices not available: {sorted(missing)}")
-    return catalog
-
-
-# --- one sample ------------------------------------------------------------------------------
-
-
-def _speaking_params(
-    style: StyleProfile, config: CorpusConfig, rng: np.random.Generator
-) -> SpeakingParams:
-    return SpeakingParams(
-        rate=style.tempo * rng.uniform(*config.rate_jitter),
-        pitch_semitones=style.pitch_semitones + rng.uniform(-1, 1) * config.pitch_jitter_semitones,
-        pitch_range=style.pitch_range * rng.uniform(0.8, 1.2),
-        volume=0.6 * 10 ** ((style.volume_db + rng.uniform(-4, 2)) / 20),
-    )
-
-
-def perturb_voice(synth: Synthesis, factor: float) -> tuple[np.ndarray, tuple[PhoneSegment, ...]]:
-    """Play the speech `factor` times faster: pitch and formants rise by `factor`, and the
-    phone times shrink by it exactly, so the timings stay known."""
-    audio = soxr.resample(synth.audio, SAMPLE_RATE * factor, SAMPLE_RATE).astype(np.float32)
-    segments = tuple(
-        PhoneSegment(s.phone, s.start / factor, s.end / factor) for s in synth.segments
-    )
-    return audio, snap_to_length(segments, len(audio) / SAMPLE_RATE)
-
-
-def make_sample(
-    config: CorpusConfig,
-    catalog: dict[str, dict[str, tuple[str, ...]]],
-    split: str,
-    shard: int,
-    index: int,
-) -> SampleRecord:
-    last_error = ""
-    for attempt in range(_MAX_ATTEMPTS):
-        rng = np.random.default_rng([config.seed, SPLITS[split], shard, index, attempt])
-        try:
-            return _try_sample(config, catalog, split, shard, index, rng, attempt)
-        except _REDRAW as error:
-            last_error = str(error)
-    raise RuntimeError(f"{split} shard {shard} sample {index}: gave up: {last_error}")
-
-
-class _TooLong(ValueError):
-    pass
-
-
-# Failures that depend on the text: draw the sample again with the next attempt's seed.
-_REDRAW = (TimingMismatch, UnknownSymbol, subprocess.CalledProcessError, _TooLong)
-
-
-def _try_sample(
-    config: CorpusConfig,
-    catalog: dict[str, dict[str, tuple[str, ...]]],
-    split: str,
-    shard: int,
-    index: int,
-    rng: np.random.Generator,
-    attempt: int,
-) -> SampleRecord:
-    engines = [e for e in config.engines if catalog[split][e]]
-    weights = np.array([config.engine_weights[config.engines.index(e)] for e in engines])
-    engine = engines[int(rng.choice(len(engines), p=weights / weights.sum()))]
-    voice = catalog[split][engine][int(rng.integers(len(catalog[split][engine])))]
-    style = STYLES[sorted(STYLES)[int(rng.integers(len(STYLES)))]]
-    text = load_text_pool().utterance(rng)
-    params = _speaking_params(style, config, rng)
-    synth = get_engine(engine).synthesize(text, voice.split(":", 1)[1], params)
-    audio, segments = synth.audio, synth.segments
-    factor = 1.0
-    if rng.random() < config.p_voice_perturb:
-        factor = float(rng.uniform(*config.voice_perturb))
-        audio, segments = perturb_voice(synth, factor)
-    if len(audio) > _MAX_SECONDS * SAMPLE_RATE:
-        raise _TooLong(f"{len(audio) / SAMPLE_RATE:.1f}s")
-    num = num_frames(len(audio))
-    pros = prosody.analyse(audio, segments, num)
-    motion = build_motion(segments, pros, style, rng)
-    noisy, applied = (
-        (audio, {}) if rng.random() < config.p_clean else augment(audio, rng, config.augment)
-    )
-    meta = {
-        "sample_id": f"{split}-{shard:05d}-{index:03d}",
-        "split": split,
-        "engine": engine,
-        "voice": voice,
-        "style": style.name,
-        "text": text,
-        "attempt": attempt,
-        "speaking": dataclasses.asdict(params),
-        "voice_perturb": round(factor, 4),
-        "augmentation": applied,
-        "timing_error_s": round(synth.timing_error_s, 4),
-        "num_samples": len(audio),
-        "num_frames": num,
-        "seconds": len(audio) / SAMPLE_RATE,
-        "accents": [[round(a.time, 3), round(a.strength, 3)] for a in pros.accents],
-        "segments": [[s.phone, round(s.start, 6), round(s.end, 6)] for s in segments],
-    }
-    return SampleRecord(noisy, audio, motion, frame_labels(segments, num), meta)
 
 
 # --- shards ----------------------------------------------------------------------------------
@@ -303,12 +137,8 @@ def _run_split(
             progress(hours[shard])
             continue
         # keep every worker busy, but stop queueing once the queue should reach the target
-        mean = (
-            np.mean(list(hours.values())) if hours else config.shard_size * _GUESS_SAMPLE_S / 3600
-        )
-        while len(pending) < 2 * workers and (
-            not pending or sum(hours.values()) + mean * len(pending) < target
-        ):
+        mean = np.mean(list(hours.values())) if hours else config.shard_size * _GUESS_SAMPLE_S / 3600
+        while len(pending) < 2 * workers and (not pending or sum(hours.values()) + mean * len(pending) < target):
             shard = next(todo)
             pending[pool.submit(generate_shard, config, out_dir, split, shard)] = shard
         done, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
@@ -320,10 +150,7 @@ def _run_split(
         future.result()
     bar.close()
     _remove_shards_from(out_dir, split, needed)
-    return [
-        {"file": shard_stem(split, s) + ".npz", **_summary(read_sidecar(out_dir, split, s))}
-        for s in range(needed)
-    ]
+    return [{"file": shard_stem(split, s) + ".npz", **_summary(read_sidecar(out_dir, split, s))} for s in range(needed)]
 
 
 def _summary(sidecar: dict | None) -> dict:
@@ -364,9 +191,7 @@ def _check_config(out_dir: str, config: CorpusConfig) -> None:
     if os.path.exists(path):
         with open(path) as f:
             if json.load(f) != config.to_dict():
-                raise ValueError(
-                    f"{out_dir} holds a corpus made with another config; use a new --out directory"
-                )
+                raise ValueError(f"{out_dir} holds a corpus made with another config; use a new --out directory")
     else:
         with open(path + ".tmp", "w") as f:
             json.dump(config.to_dict(), f, indent=1)
@@ -410,9 +235,7 @@ def write_manifest(out_dir: str, config: CorpusConfig, splits: dict[str, list[di
         "seed": config.seed,
         "config": config.to_dict(),
         "heldout_voices": list(config.heldout_voices),
-        "voices": {
-            split: {e: list(v) for e, v in engines.items()} for split, engines in catalog.items()
-        },
+        "voices": {split: {e: list(v) for e, v in engines.items()} for split, engines in catalog.items()},
         "engines": engine_versions(config),
         "styles": {name: dataclasses.asdict(s) for name, s in STYLES.items()},
         "text_source": pool.source,
@@ -426,9 +249,7 @@ def write_manifest(out_dir: str, config: CorpusConfig, splits: dict[str, list[di
     return manifest
 
 
-def generate(
-    out_dir: str, hours: float, heldout_hours: float, config: CorpusConfig, workers: int = 2
-) -> dict:
+def generate(out_dir: str, hours: float, heldout_hours: float, config: CorpusConfig, workers: int = 2) -> dict:
     """Generate (or resume, or extend) a corpus; returns the manifest."""
     os.makedirs(out_dir, exist_ok=True)
     _check_config(out_dir, config)

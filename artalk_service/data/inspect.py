@@ -11,6 +11,7 @@ from artalk_service.data.articulation import lip_gap
 from artalk_service.data.dataset import Sample, iter_samples, load_manifest
 from artalk_service.data.phones import BILABIALS, LABIODENTALS, ROUNDED_VOWELS, SILENCE
 from artalk_service.layout import ARKIT61
+from artalk_service.timebase import SAMPLE_RATE
 
 _ESPEAK_DETAIL = 12  # espeak-ng has hundreds of voices: list only the busiest
 
@@ -25,8 +26,7 @@ def report(manifest: dict) -> str:
     ]
     for split, stats in manifest["splits"].items():
         lines.append(
-            f"\n[{split}] {stats['hours']:.3f} h in {stats['num_samples']} samples, "
-            f"{len(stats['shards'])} shards"
+            f"\n[{split}] {stats['hours']:.3f} h in {stats['num_samples']} samples, {len(stats['shards'])} shards"
         )
         lines.append("  hours per engine: " + _fmt(stats["hours_by_engine"]))
         lines.append("  hours per style:  " + _fmt(stats["hours_by_style"]))
@@ -55,10 +55,7 @@ def _voice_lines(hours_by_voice: dict[str, float], voices: dict[str, list[str]])
         used = by_engine.get(engine, {})
         busiest = dict(sorted(used.items(), key=lambda kv: -kv[1])[:_ESPEAK_DETAIL])
         more = f" (+{len(used) - len(busiest)} more)" if len(used) > len(busiest) else ""
-        lines.append(
-            f"  {engine}: {len(used)} of {len(available)} voices used; hours per voice: "
-            f"{_fmt(busiest)}{more}"
-        )
+        lines.append(f"  {engine}: {len(used)} of {len(available)} voices used; hours per voice: {_fmt(busiest)}{more}")
     return lines
 
 
@@ -117,14 +114,11 @@ def plot_sample(sample: Sample, path: str) -> None:
         ),
         (
             "head / eyes (rad)",
-            {
-                n: m[:, idx(n)]
-                for n in ("HeadYaw", "HeadPitch", "HeadRoll", "LeftEyeYaw", "LeftEyePitch")
-            },
+            {n: m[:, idx(n)] for n in ("HeadYaw", "HeadPitch", "HeadRoll", "LeftEyeYaw", "LeftEyePitch")},
         ),
     ]
     fig, axes = plt.subplots(len(panels) + 1, 1, figsize=(16, 13), sharex=True)
-    audio_t = np.arange(len(sample.audio_clean)) / 16000
+    audio_t = np.arange(len(sample.audio_clean)) / SAMPLE_RATE
     axes[0].plot(audio_t, sample.audio_clean, lw=0.4, color="0.3")
     for seg in sample.segments:
         if seg.phone != SILENCE:
@@ -148,12 +142,8 @@ def plot_sample(sample: Sample, path: str) -> None:
         _shade(ax, sample)
         for a_time, _ in sample.meta.get("accents", []):
             ax.axvline(a_time, color="tab:purple", lw=0.6, ls=":")
-    axes[-1].set_xlabel(
-        "seconds (shaded: red p/b/m, green f/v, blue rounded vowels; dotted: pitch accents)"
-    )
-    fig.suptitle(
-        f'{sample.sample_id}  {sample.voice}  style={sample.style}\n"{sample.text}"', fontsize=10
-    )
+    axes[-1].set_xlabel("seconds (shaded: red p/b/m, green f/v, blue rounded vowels; dotted: pitch accents)")
+    fig.suptitle(f'{sample.sample_id}  {sample.voice}  style={sample.style}\n"{sample.text}"', fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
@@ -163,8 +153,6 @@ def inspect_corpus(directory: str, png: str | None = None, sample_id: str | None
     manifest = load_manifest(directory)
     png = png or os.path.join(directory, "inspect.png")
     split = sample_id.split("-")[0] if sample_id else "train"
-    sample = next(
-        s for s in iter_samples(directory, split) if sample_id is None or s.sample_id == sample_id
-    )
+    sample = next(s for s in iter_samples(directory, split) if sample_id is None or s.sample_id == sample_id)
     plot_sample(sample, png)
     return report(manifest) + f"\n\nplot of {sample.sample_id}: {png}"

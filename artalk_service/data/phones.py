@@ -7,7 +7,6 @@ silence, so that per-frame labels and articulation targets share one inventory.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -296,12 +295,6 @@ def snap_to_length(segments: tuple[PhoneSegment, ...], duration: float) -> tuple
     else:
         segs[-1] = PhoneSegment(last.phone, last.start, duration)
     return merge_segments(segs)
-
-
-def num_frames(num_samples: int, sample_rate: int = 16000) -> int:
-    """Frames covering the audio: frame i covers samples [i*hop, (i+1)*hop)."""
-    hop = sample_rate // ARKIT61.fps
-    return math.ceil(num_samples / hop)
 
 
 def frame_times(num: int) -> np.ndarray:

@@ -6,12 +6,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from artalk_service.blink_timing import PAUSE_MIN_S
 from artalk_service.data.phones import SILENCE, VOWELS, PhoneSegment, frame_times
-from artalk_service.layout import ARKIT61
+from artalk_service.timebase import FRAME_SAMPLES, SAMPLE_RATE
 
-_HOP = 16000 // ARKIT61.fps
+_HOP = FRAME_SAMPLES
 _F0_MIN, _F0_MAX = 60.0, 400.0
-PAUSE_MIN_S = 0.15  # a silence at least this long is a phrase boundary
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ def frame_energy(audio: np.ndarray, num: int) -> np.ndarray:
     return np.clip(1 + db / 40, 0, 1).astype(np.float32)
 
 
-def frame_f0(audio: np.ndarray, num: int, rate: int = 16000) -> np.ndarray:
+def frame_f0(audio: np.ndarray, num: int, rate: int = SAMPLE_RATE) -> np.ndarray:
     """Autocorrelation pitch per frame in Hz, 0 where unvoiced. Cheap and good enough to rank
     vowels by pitch; not a pitch tracker for anything finer."""
     win = 1024
@@ -58,9 +58,7 @@ def frame_f0(audio: np.ndarray, num: int, rate: int = 16000) -> np.ndarray:
     return np.where(peak > 0.45, rate / lag, 0.0).astype(np.float32)
 
 
-def find_accents(
-    segments: tuple[PhoneSegment, ...], energy: np.ndarray, f0: np.ndarray
-) -> tuple[Accent, ...]:
+def find_accents(segments: tuple[PhoneSegment, ...], energy: np.ndarray, f0: np.ndarray) -> tuple[Accent, ...]:
     """Vowels that stand out in loudness and pitch from their neighbours within 0.4 s."""
     t = frame_times(len(energy))
     voiced = f0[f0 > 0]
@@ -88,9 +86,7 @@ def find_accents(
 
 
 def find_pauses(segments: tuple[PhoneSegment, ...]) -> tuple[tuple[float, float], ...]:
-    return tuple(
-        (s.start, s.end) for s in segments if s.phone == SILENCE and s.duration >= PAUSE_MIN_S
-    )
+    return tuple((s.start, s.end) for s in segments if s.phone == SILENCE and s.duration >= PAUSE_MIN_S)
 
 
 def speech_span(segments: tuple[PhoneSegment, ...]) -> tuple[float, float]:
@@ -107,9 +103,7 @@ def analyse(audio: np.ndarray, segments: tuple[PhoneSegment, ...], num: int) -> 
     return Prosody(energy, accents, find_pauses(segments), *speech_span(segments))
 
 
-def from_phones(
-    segments: tuple[PhoneSegment, ...], accents: tuple[Accent, ...], num: int
-) -> Prosody:
+def from_phones(segments: tuple[PhoneSegment, ...], accents: tuple[Accent, ...], num: int) -> Prosody:
     """Prosody without audio (reference clips): vowels loud, consonants softer, silence 0."""
     t = frame_times(num)
     energy = np.zeros(num, np.float32)

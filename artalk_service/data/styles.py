@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
+from artalk_service.blink_timing import DEFAULT_BLINK_RATE
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ class StyleProfile:
     brow_down: float = 0.0  # resting BrowDown (and accents lower the brows instead)
     eye_wide: float = 0.0  # EyeWide, added on accents too
     squint: float = 0.0  # resting EyeSquint
-    blink_rate: float = 17.0  # blinks per minute outside phrase-boundary blinks
+    blink_rate: float = DEFAULT_BLINK_RATE  # blinks per minute outside phrase-boundary blinks
     # head and gaze
     head_amplitude: float = 1.0  # scale of nods, turns and drift
     head_speed: float = 1.0  # how fast idle drift wanders
@@ -196,44 +196,3 @@ def get_style(name: str) -> StyleProfile:
         return STYLES[name]
     except KeyError:
         raise ValueError(f"unknown style {name!r}; known: {sorted(STYLES)}") from None
-
-
-# A fixed, phonetically varied phrase ("Maybe we should move forward, Bob!") as
-# (phone, seconds at tempo 1, pitch accent strength), for reference clips that need no TTS.
-REFERENCE_PHONES: tuple[tuple[str, float, float], ...] = (
-    ("sil", 0.12, 0),
-    ("m", 0.07, 0),
-    ("ey", 0.16, 0.8),
-    ("b", 0.06, 0),
-    ("iy", 0.09, 0),
-    ("w", 0.06, 0),
-    ("iy", 0.07, 0),
-    ("sh", 0.09, 0),
-    ("uh", 0.07, 0),
-    ("d", 0.05, 0),
-    ("m", 0.07, 0),
-    ("uw", 0.16, 0.9),
-    ("v", 0.07, 0),
-    ("f", 0.08, 0),
-    ("ao", 0.14, 0.5),
-    ("r", 0.05, 0),
-    ("w", 0.05, 0),
-    ("er", 0.09, 0),
-    ("d", 0.06, 0),
-    ("sil", 0.18, 0),
-    ("b", 0.07, 0),
-    ("aa", 0.2, 1.0),
-    ("b", 0.08, 0),
-    ("sil", 0.3, 0),
-)
-
-
-def style_reference_clip(name: str, seed: int = 0, seconds: float = 2.0) -> np.ndarray:
-    """A representative (round(seconds*25), 61) motion clip of a style, from a fixed phrase.
-
-    The phrase is spoken at the style's tempo and repeated to fill the clip; the motion
-    comes from the same articulation and upper-face models as the corpus.
-    """
-    from artalk_service.data.motion import reference_motion  # motion imports this module
-
-    return reference_motion(get_style(name), seed, seconds)

@@ -93,8 +93,6 @@ def load_text_pool(directory: str = FORTUNE_DIR) -> TextPool:
 def _describe_source(directory: str, num_files: int) -> str:
     versions = []
     for pkg in SOURCE_PACKAGES:
-        out = subprocess.run(
-            ["dpkg-query", "-W", "-f=${Version}", pkg], capture_output=True, text=True, check=False
-        )
+        out = subprocess.run(["dpkg-query", "-W", "-f=${Version}", pkg], capture_output=True, text=True, check=False)
         versions.append(f"{pkg} {out.stdout.strip() or '(not installed)'}")
     return f"Debian {', '.join(versions)}: {num_files} databases in {directory}"

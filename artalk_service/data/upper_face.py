@@ -10,16 +10,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from artalk_service.blink_timing import BOUNDARY_BLINK_P, MIN_BLINK_GAP_S, blink_peak, blink_shape
 from artalk_service.data.phones import frame_times
 from artalk_service.data.prosody import Prosody
 from artalk_service.data.styles import StyleProfile
 from artalk_service.layout import ARKIT61
-
-FPS = ARKIT61.fps
-BOUNDARY_BLINK_P = 0.55  # chance of a blink when a phrase ends
-MIN_BLINK_GAP_S = 0.45
-BLINK_CLOSE_S, BLINK_HOLD_S, BLINK_OPEN_S = 0.08, 0.04, 0.16
-BLINK_AFTER_PEAK_S = BLINK_HOLD_S + BLINK_OPEN_S  # a blink is over this long after its peak
+from artalk_service.timebase import FPS
 
 
 def smooth_noise(rng: np.random.Generator, num: int, timescale_s: float) -> np.ndarray:
@@ -43,36 +39,15 @@ def _pulse(times: np.ndarray, at: float, rise: float, fall: float) -> np.ndarray
 # --- blinks --------------------------------------------------------------------------------
 
 
-def blink_times(
-    prosody: Prosody, style: StyleProfile, rng: np.random.Generator, duration: float
-) -> list[float]:
+def blink_times(prosody: Prosody, style: StyleProfile, rng: np.random.Generator, duration: float) -> list[float]:
     """Poisson blinks at the style's rate, plus likely blinks as each phrase ends."""
-    events = [
-        float(t) for t in np.cumsum(rng.exponential(60 / style.blink_rate, 64)) if t < duration
-    ]
-    events += [
-        start + 0.05
-        for start, _ in prosody.pauses
-        if start > 0.2 and rng.random() < BOUNDARY_BLINK_P
-    ]
+    events = [float(t) for t in np.cumsum(rng.exponential(60 / style.blink_rate, 64)) if t < duration]
+    events += [start + 0.05 for start, _ in prosody.pauses if start > 0.2 and rng.random() < BOUNDARY_BLINK_P]
     kept: list[float] = []
     for t in sorted(events):
         if not kept or t - kept[-1] >= MIN_BLINK_GAP_S:
             kept.append(t)
     return kept
-
-
-def blink_peak(start: float) -> float:
-    """The closed-lid moment of a blink starting at `start` s: a frame centre ~80 ms later."""
-    return float((np.round(start * FPS + 2) + 0.5) / FPS)
-
-
-def blink_shape(times: np.ndarray, peak: float, depth: float) -> np.ndarray:
-    """One blink: lids close in ~80 ms to `depth`, stay ~40 ms, open in ~160 ms."""
-    d = times - peak
-    closing = 0.5 * (1 + np.cos(np.pi * np.clip(-d / BLINK_CLOSE_S, 0, 1)))
-    opening = 0.5 * (1 + np.cos(np.pi * np.clip((d - BLINK_HOLD_S) / BLINK_OPEN_S, 0, 1)))
-    return depth * np.where(d < 0, closing, opening)
 
 
 def blink_curve(times: np.ndarray, starts: list[float], rng: np.random.Generator) -> np.ndarray:
@@ -97,9 +72,7 @@ def accent_curve(times: np.ndarray, prosody: Prosody, lead_s: float, fall_s: flo
 # --- head ------------------------------------------------------------------------------------
 
 
-def head_rotation(
-    times: np.ndarray, prosody: Prosody, style: StyleProfile, rng: np.random.Generator
-) -> np.ndarray:
+def head_rotation(times: np.ndarray, prosody: Prosody, style: StyleProfile, rng: np.random.Generator) -> np.ndarray:
     """(T, 3) yaw, pitch, roll: idle drift + accent nods + phrase-level turns + end nods."""
     num = len(times)
     amp, speed = style.head_amplitude, style.head_speed
@@ -137,9 +110,7 @@ def gaze_targets(times: np.ndarray, style: StyleProfile, rng: np.random.Generato
     t, current = 0.0, np.zeros(2)
     while t < times[-1] + 1 / FPS:
         if rng.random() < style.gaze_aversion:  # look away, more often down and aside
-            current = np.array(
-                [rng.choice([-1, 1]) * rng.uniform(0.12, 0.3), rng.uniform(-0.05, 0.2)]
-            )
+            current = np.array([rng.choice([-1, 1]) * rng.uniform(0.12, 0.3), rng.uniform(-0.05, 0.2)])
         else:  # small saccades around the listener's face
             current = rng.normal(0, [0.04, 0.025])
         hold = rng.uniform(0.25, 1.6)
@@ -175,9 +146,7 @@ def eye_look_shapes(eyes: np.ndarray, out: np.ndarray) -> None:
         out[:, idx(f"EyeLookUp{side}")] = np.clip(-pitch, 0, 1)
 
 
-def upper_face(
-    prosody: Prosody, style: StyleProfile, rng: np.random.Generator, out: np.ndarray
-) -> None:
+def upper_face(prosody: Prosody, style: StyleProfile, rng: np.random.Generator, out: np.ndarray) -> None:
     """Write blinks, brows, eyes, head and gaze channels into out (T, 61)."""
     idx = ARKIT61.index
     times = frame_times(prosody.num_frames)
@@ -195,9 +164,7 @@ def upper_face(
         k = 1 + sign * skew
         out[:, idx(f"EyeBlink{side}")] = np.clip(blink + lid_drop, 0, 1)
         out[:, idx(f"EyeSquint{side}")] = style.squint * mood * k
-        out[:, idx(f"EyeWide{side}")] = (
-            style.eye_wide * (0.5 * mood + 0.5 * accents) * k * (1 - blink)
-        )
+        out[:, idx(f"EyeWide{side}")] = style.eye_wide * (0.5 * mood + 0.5 * accents) * k * (1 - blink)
         out[:, idx(f"BrowOuterUp{side}")] = (0.8 * raise_ + 0.5 * style.brow_raise * mood) * k
         out[:, idx(f"BrowDown{side}")] = (style.brow_down * mood + lower) * k
     out[:, idx("BrowInnerUp")] = raise_ + style.brow_raise * mood

@@ -9,6 +9,7 @@
 `align_phones` force-aligns a known transcript (for real recordings without targets);
 `articulated_motion` turns phone segments into arkit61 lower-face motion.
 """
+
 from __future__ import annotations
 
 import functools
@@ -20,20 +21,17 @@ from ..data.articulation import articulate, mouth_to_arkit
 from ..data.phones import PhoneSegment, UnknownSymbol, cmu_to_phones, merge_segments
 from ..data.styles import STYLES
 from ..layout import ARKIT61
-
-FPS, RATE = 25, 16000
-FRAME = RATE // FPS
-
-
-def num_frames(audio: np.ndarray) -> int:
-    return -(-len(audio) // FRAME)
+from ..timebase import FRAME_SAMPLES as FRAME
+from ..timebase import SAMPLE_RATE as RATE
+from ..timebase import num_frames
 
 
-def energy_jaw(audio: np.ndarray, gain: float = 0.4, range_db: float = 40.0, attack: float = 0.7,
-               release: float = 0.35) -> np.ndarray:
+def energy_jaw(
+    audio: np.ndarray, gain: float = 0.4, range_db: float = 40.0, attack: float = 0.7, release: float = 0.35
+) -> np.ndarray:
     """(T, 61): JawOpen from the frame RMS in dB, mapped from (peak - range_db .. peak) onto
     0..gain and smoothed causally (fast attack, slower release); everything else at rest."""
-    T = num_frames(audio)
+    T = num_frames(len(audio))
     padded = np.zeros(T * FRAME, np.float32)
     padded[: len(audio)] = audio
     level = 10 * np.log10(np.mean(padded.reshape(T, FRAME) ** 2, axis=1) + 1e-10)
@@ -58,9 +56,10 @@ def articulated_motion(segments, num: int, style: str = "neutral") -> np.ndarray
     return out.astype(np.float32)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _model_dir() -> str:
     from pocketsphinx import get_model_path
+
     return get_model_path()
 
 
@@ -86,9 +85,15 @@ def _to_segments(items: list[tuple[str, int, int]], duration: float) -> tuple[Ph
 def recognise_phones(audio: np.ndarray) -> tuple[PhoneSegment, ...]:
     """Phone recognition (no transcript): PocketSphinx allphone search with its phone LM."""
     from pocketsphinx import Decoder
-    d = Decoder(hmm=os.path.join(_model_dir(), "en-us", "en-us"),
-                allphone=os.path.join(_model_dir(), "en-us", "en-us-phone.lm.bin"),
-                lw=2.0, beam=1e-20, pbeam=1e-20, loglevel="FATAL")
+
+    d = Decoder(
+        hmm=os.path.join(_model_dir(), "en-us", "en-us"),
+        allphone=os.path.join(_model_dir(), "en-us", "en-us-phone.lm.bin"),
+        lw=2.0,
+        beam=1e-20,
+        pbeam=1e-20,
+        loglevel="FATAL",
+    )
     d.start_utt()
     d.process_raw(_pcm16(audio), full_utt=True)
     d.end_utt()
@@ -102,8 +107,12 @@ class AlignmentError(ValueError):
 def align_phones(audio: np.ndarray, text: str) -> tuple[PhoneSegment, ...]:
     """Forced alignment of a known transcript (PocketSphinx, CMUdict pronunciations)."""
     from pocketsphinx import Decoder
-    d = Decoder(hmm=os.path.join(_model_dir(), "en-us", "en-us"),
-                dict=os.path.join(_model_dir(), "en-us", "cmudict-en-us.dict"), loglevel="FATAL")
+
+    d = Decoder(
+        hmm=os.path.join(_model_dir(), "en-us", "en-us"),
+        dict=os.path.join(_model_dir(), "en-us", "cmudict-en-us.dict"),
+        loglevel="FATAL",
+    )
     d.set_align_text(text.lower())
     pcm = _pcm16(audio)
     try:
@@ -120,4 +129,4 @@ def align_phones(audio: np.ndarray, text: str) -> tuple[PhoneSegment, ...]:
 
 
 def recognised_phones_motion(audio: np.ndarray) -> np.ndarray:
-    return articulated_motion(recognise_phones(audio), num_frames(audio))
+    return articulated_motion(recognise_phones(audio), num_frames(len(audio)))

@@ -9,6 +9,7 @@ adds the style table: every preset on the same clips, style classification accur
 (nearest centroid of per-clip channel statistics of the targets) and distances.
 Writes JSON (default <model dir>/eval.json) and prints a table.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,29 +22,24 @@ from pathlib import Path
 
 import numpy as np
 
+from ..audio.wav import load_wav_16k
 from ..model import MotionModel, StreamOptions, default_model_path
+from ..timebase import num_frames
 from . import baselines
 from .metrics import Clip, evaluate
 
-COLUMNS = [("mouth_mean_err", "mouth err", ".4f"), ("mouth_max_err", "mouth max", ".3f"),
-           ("closure_rate", "closure", ".3f"), ("opening_rate", "opening", ".3f"),
-           ("vowel_closure_rate", "vowel shut", ".3f"),
-           ("rounding_auc", "round AUC", ".3f"), ("sync_lag_ms", "lag ms", ".0f"), ("fdd", "FDD", ".4f"),
-           ("blinks_per_min", "blinks/min", ".1f"), ("head_std_deg", "head std°", ".2f")]
-
-
-def read_wav(path: Path) -> np.ndarray:
-    """Any PCM16 wav -> mono float32 at 16 kHz."""
-    import wave
-
-    import soxr
-    with wave.open(str(path)) as w:
-        rate, channels = w.getframerate(), w.getnchannels()
-        if w.getsampwidth() != 2:
-            raise ValueError(f"{path}: only 16-bit PCM wav is supported")
-        x = np.frombuffer(w.readframes(w.getnframes()), np.int16).astype(np.float32) / 32768
-    x = x.reshape(-1, channels).mean(1)
-    return soxr.resample(x, rate, 16000).astype(np.float32) if rate != 16000 else x
+COLUMNS = [
+    ("mouth_mean_err", "mouth err", ".4f"),
+    ("mouth_max_err", "mouth max", ".3f"),
+    ("closure_rate", "closure", ".3f"),
+    ("opening_rate", "opening", ".3f"),
+    ("vowel_closure_rate", "vowel shut", ".3f"),
+    ("rounding_auc", "round AUC", ".3f"),
+    ("sync_lag_ms", "lag ms", ".0f"),
+    ("fdd", "FDD", ".4f"),
+    ("blinks_per_min", "blinks/min", ".1f"),
+    ("head_std_deg", "head std°", ".2f"),
+]
 
 
 @dataclass
@@ -60,7 +56,7 @@ class RealClips:
 def real_clips(folder: str) -> RealClips:
     """NAME.wav + NAME.txt transcript pairs, force-aligned (recognised phones where that fails)."""
     wavs = sorted(Path(folder).glob("*.wav"))
-    audio = [read_wav(w) for w in wavs]
+    audio = [load_wav_16k(w) for w in wavs]
     segments, unaligned = [], []
     for a, w in zip(audio, wavs):
         try:
@@ -69,21 +65,28 @@ def real_clips(folder: str) -> RealClips:
             print(f"warning: {w.name}: {err}; using recognised phones as its reference", file=sys.stderr)
             segments.append(baselines.recognise_phones(a))
             unaligned.append(w.name)
-    refs = [baselines.articulated_motion(s, baselines.num_frames(a)) for s, a in zip(segments, audio)]
+    refs = [baselines.articulated_motion(s, num_frames(len(a))) for s, a in zip(segments, audio)]
     return RealClips([w.name for w in wavs], audio, segments, refs, unaligned)
 
 
 def heldout_clips(data: str, count: int, split: str = "heldout") -> list:
     """`count` samples spread evenly over the split (both held-out voices, all styles)."""
     from ..data.dataset import iter_samples
+
     samples = list(iter_samples(data, split))
     if count and count < len(samples):
         samples = [samples[i] for i in np.linspace(0, len(samples) - 1, count).round().astype(int)]
     return samples
 
 
-def run_systems(model: MotionModel, audio: list[np.ndarray], segments: list, references: list,
-                reference_name: str, round_trip: bool = False) -> dict:
+def run_systems(
+    model: MotionModel,
+    audio: list[np.ndarray],
+    segments: list,
+    references: list,
+    reference_name: str,
+    round_trip: bool = False,
+) -> dict:
     """round_trip: add the references through the model's autoencoder alone (for corpus targets,
     which are in the model's motion space): what stage 2 could reach with perfect codes."""
     outputs = {
@@ -94,8 +97,10 @@ def run_systems(model: MotionModel, audio: list[np.ndarray], segments: list, ref
         **({"autoencoder": [model.round_trip(r) for r in references]} if round_trip else {}),
         reference_name: references,
     }
-    return {name: evaluate([Clip(m, s, r) for m, s, r in zip(motions, segments, references)])
-            for name, motions in outputs.items()}
+    return {
+        name: evaluate([Clip(m, s, r) for m, s, r in zip(motions, segments, references)])
+        for name, motions in outputs.items()
+    }
 
 
 def style_features(motion: np.ndarray) -> np.ndarray:
@@ -108,8 +113,10 @@ def style_table(model: MotionModel, samples: list, clips: int) -> dict:
     feats = np.stack([style_features(s.motion) for s in samples])
     mu, sd = feats.mean(0), feats.std(0) + 1e-6
     labels = [s.style for s in samples]
-    centroids = {st: ((feats[[i for i, l in enumerate(labels) if l == st]] - mu) / sd).mean(0)
-                 for st in sorted(set(labels))}
+    centroids = {
+        st: ((feats[[i for i, label in enumerate(labels) if label == st]] - mu) / sd).mean(0)
+        for st in sorted(set(labels))
+    }
     chosen = samples[:clips]
     outputs = {p: [model.animate(s.audio, StreamOptions(style=p)) for s in chosen] for p in presets}
     outputs["(none)"] = [model.animate(s.audio, StreamOptions()) for s in chosen]
@@ -122,11 +129,21 @@ def style_table(model: MotionModel, samples: list, clips: int) -> dict:
         accuracy[p] = float(np.mean([g == p for g in guesses])) if p in centroids else float("nan")
         predicted[p] = guesses
     names = presets + ["(none)"]
-    distance = [[float(np.mean([np.abs(a - b).mean() for a, b in zip(outputs[i], outputs[j])])) for j in names]
-                for i in names]
-    return {"presets": presets, "clips": len(chosen), "accuracy": accuracy,
-            "mean_accuracy": float(np.nanmean(list(accuracy.values()))) if centroids.keys() & set(presets) else float("nan"), "chance": 1 / max(1, len(centroids)),
-            "predicted": predicted, "distance_names": names, "distance": distance}
+    distance = [
+        [float(np.mean([np.abs(a - b).mean() for a, b in zip(outputs[i], outputs[j])])) for j in names] for i in names
+    ]
+    return {
+        "presets": presets,
+        "clips": len(chosen),
+        "accuracy": accuracy,
+        "mean_accuracy": float(np.nanmean(list(accuracy.values())))
+        if centroids.keys() & set(presets)
+        else float("nan"),
+        "chance": 1 / max(1, len(centroids)),
+        "predicted": predicted,
+        "distance_names": names,
+        "distance": distance,
+    }
 
 
 def format_intervals(results: dict) -> str:
@@ -165,6 +182,7 @@ def parse_eval_args(p: argparse.ArgumentParser, argv: list[str] | None) -> argpa
     args = p.parse_args(argv)
     if args.threads:
         import torch
+
         torch.set_num_threads(args.threads)
     return args
 
@@ -172,13 +190,18 @@ def parse_eval_args(p: argparse.ArgumentParser, argv: list[str] | None) -> argpa
 def main(argv: list[str] | None = None) -> None:
     p = eval_parser("artalk-eval", __doc__)
     p.add_argument("--split", default="heldout")
-    p.add_argument("--audio", choices=["augmented", "clean"], default="augmented",
-                   help="the corpus audio as augmented for training, or before augmentation")
+    p.add_argument(
+        "--audio",
+        choices=["augmented", "clean"],
+        default="augmented",
+        help="the corpus audio as augmented for training, or before augmentation",
+    )
     p.add_argument("--real", help="directory of real recordings: NAME.wav + NAME.txt transcript")
     p.add_argument("--styles", action="store_true", help="add the style table")
     p.add_argument("--style-clips", type=int, default=8)
-    p.add_argument("--guidance", type=float,
-                   help="classifier-free guidance of the audio (default: the model's; 1 = off)")
+    p.add_argument(
+        "--guidance", type=float, help="classifier-free guidance of the audio (default: the model's; 1 = off)"
+    )
     p.add_argument("--out", help="JSON output (default: eval.json beside the model)")
     args = parse_eval_args(p, argv)
 
@@ -188,13 +211,25 @@ def main(argv: list[str] | None = None) -> None:
         model.guidance = model.check_guidance(args.guidance)
     samples = heldout_clips(args.data, args.clips, args.split)
     audio = [s.audio if args.audio == "augmented" else s.audio_clean for s in samples]
-    report = {"model": str(args.model), "model_id": model.model_id, "guidance": model.guidance,
-              "data": str(args.data), "split": args.split, "audio": args.audio,
-              "voices": sorted({s.voice for s in samples})}
-    report["heldout"] = run_systems(model, audio, [s.segments for s in samples], [s.motion for s in samples],
-                                    "targets", round_trip=True)
-    print(format_table(report["heldout"], f"held-out {args.split} clips ({len(samples)}, {args.audio} audio, "
-                                          f"voices {', '.join(report['voices'])}) against the corpus targets"))
+    report = {
+        "model": str(args.model),
+        "model_id": model.model_id,
+        "guidance": model.guidance,
+        "data": str(args.data),
+        "split": args.split,
+        "audio": args.audio,
+        "voices": sorted({s.voice for s in samples}),
+    }
+    report["heldout"] = run_systems(
+        model, audio, [s.segments for s in samples], [s.motion for s in samples], "targets", round_trip=True
+    )
+    print(
+        format_table(
+            report["heldout"],
+            f"held-out {args.split} clips ({len(samples)}, {args.audio} audio, "
+            f"voices {', '.join(report['voices'])}) against the corpus targets",
+        )
+    )
     print(format_intervals(report["heldout"]))
     if args.real:
         real = real_clips(args.real)
@@ -202,12 +237,19 @@ def main(argv: list[str] | None = None) -> None:
         report["real"] = run_systems(model, real.audio, real.segments, real.references, "aligned_phones")
         report["real_files"] = real.files
         print()
-        print(format_table(report["real"], f"real recordings ({len(real.files)} files) against the articulation "
-                                           f"model on force-aligned phones (lower face only: FDD not meaningful)"))
+        print(
+            format_table(
+                report["real"],
+                f"real recordings ({len(real.files)} files) against the articulation "
+                f"model on force-aligned phones (lower face only: FDD not meaningful)",
+            )
+        )
     if args.styles and model.style_presets:
         report["styles"] = st = style_table(model, samples, args.style_clips)
-        print(f"\nstyle presets on {st['clips']} clips: nearest-centroid accuracy "
-              f"{st['mean_accuracy']:.2f} (chance {st['chance']:.2f})")
+        print(
+            f"\nstyle presets on {st['clips']} clips: nearest-centroid accuracy "
+            f"{st['mean_accuracy']:.2f} (chance {st['chance']:.2f})"
+        )
         print("  " + "  ".join(f"{k} {v:.2f}" for k, v in st["accuracy"].items()))
         names = st["distance_names"]
         print("mean |difference| between outputs (arkit61 units):")

@@ -8,6 +8,7 @@ The model animates the same held-out clips (and real recordings, with --real) at
 each row is `metrics.evaluate` against the targets (aligned phones for real speech), as in
 artalk-eval. Writes JSON (--out) and prints a table.
 """
+
 from __future__ import annotations
 
 import json
@@ -40,21 +41,30 @@ def main(argv: list[str] | None = None) -> None:
         except ValueError as err:
             p.error(str(err))
     samples = heldout_clips(args.data, args.clips)
-    report = {"model_id": model.model_id, "clips": len(samples), "scales": scales,
-              "heldout": sweep(model, scales, [s.audio for s in samples], [s.segments for s in samples],
-                               [s.motion for s in samples])}
+    report = {
+        "model_id": model.model_id,
+        "clips": len(samples),
+        "scales": scales,
+        "heldout": sweep(
+            model, scales, [s.audio for s in samples], [s.segments for s in samples], [s.motion for s in samples]
+        ),
+    }
     if args.real:
         real = real_clips(args.real)
         report["real_files"] = len(real.files)
         report["real"] = sweep(model, scales, real.audio, real.segments, real.references)
-    print(f"{'guidance':>8} | {'mouth err':>9} {'closure (95 %)':>20} {'opening':>7} {'vowel shut':>10} "
-          f"{'round AUC':>9} {'lag ms (95 %)':>15}" + (" | real: mouth err closure lag ms" if args.real else ""))
+    print(
+        f"{'guidance':>8} | {'mouth err':>9} {'closure (95 %)':>20} {'opening':>7} {'vowel shut':>10} "
+        f"{'round AUC':>9} {'lag ms (95 %)':>15}" + (" | real: mouth err closure lag ms" if args.real else "")
+    )
     for g in report["heldout"]:
         r = report["heldout"][g]
-        line = (f"{g:>8} | {r['mouth_mean_err']:9.4f} {r['closure_rate']:7.3f} ({r['closure_ci'][0]:.3f}-"
-                f"{r['closure_ci'][1]:.3f}) {r['opening_rate']:7.3f} {r['vowel_closure_rate']:10.3f} "
-                f"{r['rounding_auc']:9.3f} {r['sync_lag_ms']:5.0f} ({r['sync_lag_ci_ms'][0]:.0f} to "
-                f"{r['sync_lag_ci_ms'][1]:.0f})")
+        line = (
+            f"{g:>8} | {r['mouth_mean_err']:9.4f} {r['closure_rate']:7.3f} ({r['closure_ci'][0]:.3f}-"
+            f"{r['closure_ci'][1]:.3f}) {r['opening_rate']:7.3f} {r['vowel_closure_rate']:10.3f} "
+            f"{r['rounding_auc']:9.3f} {r['sync_lag_ms']:5.0f} ({r['sync_lag_ci_ms'][0]:.0f} to "
+            f"{r['sync_lag_ci_ms'][1]:.0f})"
+        )
         if args.real:
             q = report["real"][g]
             line += f" | {q['mouth_mean_err']:9.4f} {q['closure_rate']:7.3f} {q['sync_lag_ms']:6.0f}"

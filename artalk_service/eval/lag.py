@@ -13,6 +13,7 @@ the lip-gap error by the target's slope (error ~ -lag * slope), > 0 = late. It i
 the cross-correlation lag (smoothing also leaves an error along the slope) but tells the
 positions apart. Writes JSON (--out) and prints a table.
 """
+
 from __future__ import annotations
 
 import json
@@ -30,8 +31,13 @@ SYSTEMS = ("autoencoder", "teacher_forced", "no_context", "free_running")
 
 
 @torch.inference_mode()
-def stage2_given_codes(model: MotionModel, ada: list[torch.Tensor], style_C: torch.Tensor, prev_nND: torch.Tensor,
-                       decode_prev_nND: torch.Tensor) -> np.ndarray:
+def stage2_given_codes(
+    model: MotionModel,
+    ada: list[torch.Tensor],
+    style_C: torch.Tensor,
+    prev_nND: torch.Tensor,
+    decode_prev_nND: torch.Tensor,
+) -> np.ndarray:
     """Every window of a clip at once (`ada`: their conditions), greedy, with the given
     previous-window codes; decoded after `decode_prev_nND`. -> (windows * W, channels)"""
     net, n = model.net, len(prev_nND)
@@ -70,8 +76,9 @@ def diagnose(model: MotionModel, samples: list) -> dict:
     for name, motions in outputs.items():
         clips = [Clip(m, s.segments, s.motion) for m, s in zip(motions, samples)]
         r = evaluate(clips)
-        report[name] = {k: r[k] for k in ("mouth_mean_err", "closure_rate", "opening_rate", "sync_lag_ms",
-                                          "sync_lag_ci_ms")}
+        report[name] = {
+            k: r[k] for k in ("mouth_mean_err", "closure_rate", "opening_rate", "sync_lag_ms", "sync_lag_ci_ms")
+        }
         report[name]["lag_by_position_ms"] = lag_by_position(clips, model.window_frames)
     return report
 
@@ -85,8 +92,10 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{'system':16} {'mouth err':>9} {'closure':>8} {'lag ms':>7}  lag by frame position in the window (ms)")
     for name in SYSTEMS:
         r = report[name]
-        print(f"{name:16} {r['mouth_mean_err']:9.4f} {r['closure_rate']:8.3f} {r['sync_lag_ms']:7.0f}  "
-              + " ".join(f"{v:6.1f}" for v in r["lag_by_position_ms"]))
+        print(
+            f"{name:16} {r['mouth_mean_err']:9.4f} {r['closure_rate']:8.3f} {r['sync_lag_ms']:7.0f}  "
+            + " ".join(f"{v:6.1f}" for v in r["lag_by_position_ms"])
+        )
     if args.out:
         with open(args.out, "w") as f:
             json.dump(report, f, indent=2)

@@ -24,6 +24,7 @@ targets, or for real speech the articulation model driven by force-aligned phone
 - blinks_per_min: rising crossings of 0.5 by the mean EyeBlink (re-armed below 0.3).
 - head_std_deg: standard deviation over time of head yaw, pitch and roll, mean of the three.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -31,17 +32,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..data.articulation import lip_gap
-from ..data.phones import VOWELS
+from ..data.phones import BILABIALS, VOWELS
 from ..layout import ARKIT61
+from ..timebase import FPS
 
-FPS = 25
 CLOSED_GAP = 0.08
 OPEN_GAP = 0.25
 TOLERANCE_S = 0.02
 MAX_LAG_S, LAG_STEP_S = 0.3, 0.001
 BOOTSTRAP = 500
 
-BILABIALS = ("p", "b", "m")
 OPEN_VOWELS = ("aa", "ae", "ao", "aw", "ay")
 ROUNDED = ("uw", "uh", "ow", "oy")
 SPREAD = ("iy", "ih", "ey", "eh")
@@ -56,9 +56,9 @@ _ix = ARKIT61.index
 class Clip:
     """What the metrics need about one clip (motion at 25 fps)."""
 
-    motion: np.ndarray                          # (T, 61) the system's output
-    segments: tuple = ()                        # phone segments (phone, start, end) in seconds
-    reference: np.ndarray | None = None         # (T, 61) targets, when there are any
+    motion: np.ndarray  # (T, 61) the system's output
+    segments: tuple = ()  # phone segments (phone, start, end) in seconds
+    reference: np.ndarray | None = None  # (T, 61) targets, when there are any
 
 
 def _frames_in(start: float, end: float, num: int, widen: float = 0.0) -> np.ndarray:
@@ -121,7 +121,7 @@ def lag_curve(x: np.ndarray, ref: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     a, b = a / (np.linalg.norm(a) + 1e-9), b / (np.linalg.norm(b) + 1e-9)
     max_lag = round(MAX_LAG_S / LAG_STEP_S)
     lags = np.arange(-max_lag, max_lag + 1)
-    corr = np.array([np.dot(a[max(0, k): len(a) + min(0, k)], b[max(0, -k): len(b) - max(0, k)]) for k in lags])
+    corr = np.array([np.dot(a[max(0, k) : len(a) + min(0, k)], b[max(0, -k) : len(b) - max(0, k)]) for k in lags])
     return lags * LAG_STEP_S * 1000, corr
 
 
@@ -166,12 +166,16 @@ def evaluate(clips: list[Clip]) -> dict:
     nan = float("nan")
     lag_sum = np.sum(lag_curves, 0) if lag_curves else None
     return {
-        "clips": len(clips), "seconds": round(seconds, 1),
+        "clips": len(clips),
+        "seconds": round(seconds, 1),
         "mouth_mean_err": float(np.concatenate(mean_err).mean()) if mean_err else nan,
         "mouth_max_err": float(np.concatenate(max_err).mean()) if max_err else nan,
-        "closure_rate": rate(events["closure"]), "closure_n": len(events["closure"]),
-        "opening_rate": rate(events["opening"]), "opening_n": len(events["opening"]),
-        "vowel_closure_rate": rate(events["vowel_closure"]), "vowel_closure_n": len(events["vowel_closure"]),
+        "closure_rate": rate(events["closure"]),
+        "closure_n": len(events["closure"]),
+        "opening_rate": rate(events["opening"]),
+        "opening_n": len(events["opening"]),
+        "vowel_closure_rate": rate(events["vowel_closure"]),
+        "vowel_closure_n": len(events["vowel_closure"]),
         "rounding_auc": auc(events["rounded"], events["spread"]),
         "rounding_n": [len(events["rounded"]), len(events["spread"])],
         "sync_lag_ms": float(lags[np.argmax(lag_sum)]) if lag_sum is not None else nan,

@@ -4,6 +4,7 @@ curves over a clip's phones.
     python -m artalk_service.eval.plots curves runs/default/log.jsonl runs/default/curves.png
     python -m artalk_service.eval.plots clip --model M --data corpus --index 0 --out clip.png
 """
+
 from __future__ import annotations
 
 import argparse
@@ -15,17 +16,21 @@ import numpy as np
 
 def _plt():
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
     return plt
 
 
 def learning_curves(log_path: str | Path, out: str | Path) -> None:
     records = [json.loads(line) for line in Path(log_path).read_text().splitlines() if line.strip()]
     plt = _plt()
-    panels = [("vq", ["loss", "l1", "velocity", "lip_gap"], ["eval_loss", "eval_l1", "eval_mae_mouth"]),
-              ("ar", ["loss"], ["eval_loss", "gen_mae_mouth", "gen_mae_head"]),
-              ("ar", ["bit_accuracy", "finest_scale_accuracy"], ["eval_bit_accuracy", "eval_finest_scale_accuracy"])]
+    panels = [
+        ("vq", ["loss", "l1", "velocity", "lip_gap"], ["eval_loss", "eval_l1", "eval_mae_mouth"]),
+        ("ar", ["loss"], ["eval_loss", "gen_mae_mouth", "gen_mae_head"]),
+        ("ar", ["bit_accuracy", "finest_scale_accuracy"], ["eval_bit_accuracy", "eval_finest_scale_accuracy"]),
+    ]
     fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4))
     for ax, (stage, train_keys, eval_keys) in zip(axes, panels):
         for keys, style in ((train_keys, "-"), (eval_keys, "o-")):
@@ -41,16 +46,27 @@ def learning_curves(log_path: str | Path, out: str | Path) -> None:
     fig.savefig(out, dpi=90)
 
 
-def clip_plot(pred: np.ndarray, target: np.ndarray | None, segments, out: str | Path, title: str = "",
-              others: dict[str, np.ndarray] | None = None) -> None:
+def clip_plot(
+    pred: np.ndarray,
+    target: np.ndarray | None,
+    segments,
+    out: str | Path,
+    title: str = "",
+    others: dict[str, np.ndarray] | None = None,
+) -> None:
     """Lip gap, JawOpen and rounding (funnel + pucker) of pred (and target, baselines) with
     the phones written along the time axis; p/b/m shaded."""
     from ..data.articulation import lip_gap
+    from ..data.phones import BILABIALS
     from ..layout import ARKIT61
+
     plt = _plt()
     t = (np.arange(len(pred)) + 0.5) / 25
-    rows = [("lip gap", lip_gap), ("JawOpen", lambda m: m[:, ARKIT61.index("JawOpen")]),
-            ("funnel+pucker", lambda m: m[:, ARKIT61.index("MouthFunnel")] + m[:, ARKIT61.index("MouthPucker")])]
+    rows = [
+        ("lip gap", lip_gap),
+        ("JawOpen", lambda m: m[:, ARKIT61.index("JawOpen")]),
+        ("funnel+pucker", lambda m: m[:, ARKIT61.index("MouthFunnel")] + m[:, ARKIT61.index("MouthPucker")]),
+    ]
     fig, axes = plt.subplots(len(rows), 1, figsize=(max(10, len(pred) / 12), 7), sharex=True)
     for ax, (name, f) in zip(axes, rows):
         if target is not None:
@@ -60,11 +76,10 @@ def clip_plot(pred: np.ndarray, target: np.ndarray | None, segments, out: str | 
             ax.plot(t, f(m[: len(pred)]), "--", lw=1, label=label)
         for s in segments:
             phone, start, end = (s.phone, s.start, s.end) if hasattr(s, "phone") else s
-            if phone in ("p", "b", "m"):
+            if phone in BILABIALS:
                 ax.axvspan(start, end, color="orange", alpha=0.25)
             if name == "lip gap" and phone != "sil":
-                ax.text((start + end) / 2, 0.95, phone, fontsize=7, ha="center",
-                        transform=ax.get_xaxis_transform())
+                ax.text((start + end) / 2, 0.95, phone, fontsize=7, ha="center", transform=ax.get_xaxis_transform())
         ax.set_ylabel(name)
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=7, loc="upper right")
@@ -75,8 +90,11 @@ def clip_plot(pred: np.ndarray, target: np.ndarray | None, segments, out: str | 
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(prog="python -m artalk_service.eval.plots", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m artalk_service.eval.plots",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = p.add_subparsers(dest="cmd", required=True)
     c = sub.add_parser("curves")
     c.add_argument("log")
@@ -94,20 +112,27 @@ def main(argv: list[str] | None = None) -> None:
         learning_curves(args.log, args.out)
         return
     from ..model import MotionModel, StreamOptions
+    from ..timebase import num_frames
     from . import baselines
+
     model = MotionModel.load(args.model)
     if args.wav:
-        from .cli import read_wav
-        audio = read_wav(Path(args.wav))
+        from ..audio.wav import load_wav_16k
+
+        audio = load_wav_16k(Path(args.wav))
         segments = baselines.align_phones(audio, args.text)
-        target, title = baselines.articulated_motion(segments, baselines.num_frames(audio)), Path(args.wav).name
+        target, title = baselines.articulated_motion(segments, num_frames(len(audio))), Path(args.wav).name
     else:
         from ..data.dataset import iter_samples
+
         s = next(x for i, x in enumerate(iter_samples(args.data, "heldout")) if i == args.index)
         audio, segments, target, title = s.audio, s.segments, s.motion, f"{s.sample_id} {s.voice} {s.style}: {s.text}"
     others = {}
     if args.baselines:
-        others = {"energy_jaw": baselines.energy_jaw(audio), "recognised_phones": baselines.recognised_phones_motion(audio)}
+        others = {
+            "energy_jaw": baselines.energy_jaw(audio),
+            "recognised_phones": baselines.recognised_phones_motion(audio),
+        }
     clip_plot(model.animate(audio, StreamOptions()), target, segments, args.out, title[:150], others)
 
 

@@ -11,6 +11,7 @@ of held-out p/b/m phones where P(bilabial) > 0.5 at some frame within the phone 
 closure metric's tolerance; false-pos: the same on the other non-silent phones.
 Writes JSON (--out) and prints it.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,8 +28,8 @@ from ..data.dataset import iter_samples
 from ..data.phones import SILENCE
 from ..model import MotionModel, default_model_path
 from ..model.artalk import ARTalk
-from ..model.config import WHISPER_HZ
-from ..model.losses import BILABIAL_IDS
+from ..timebase import WHISPER_HZ
+from ..train.losses import BILABIAL_IDS
 from ..train.trainer import WhisperCache
 from ..train.windows import WindowCorpus
 from .cli import heldout_clips
@@ -40,16 +41,23 @@ class BilabialProbe(nn.Module):
 
     def __init__(self, features: int, width: int = 256, dropout: float = 0.2):
         super().__init__()
-        self.net = nn.Sequential(nn.Dropout(dropout), nn.Conv1d(features, width, 5, padding=2), nn.GELU(),
-                                 nn.Dropout(dropout), nn.Conv1d(width, width, 5, padding=2), nn.GELU(),
-                                 nn.Conv1d(width, 1, 1))
+        self.net = nn.Sequential(
+            nn.Dropout(dropout),
+            nn.Conv1d(features, width, 5, padding=2),
+            nn.GELU(),
+            nn.Dropout(dropout),
+            nn.Conv1d(width, width, 5, padding=2),
+            nn.GELU(),
+            nn.Conv1d(width, 1, 1),
+        )
 
     def forward(self, x_BTC: torch.Tensor) -> torch.Tensor:
         return self.net(x_BTC.transpose(1, 2))[:, 0]
 
 
-def train_probe(x_BTC: torch.Tensor, bilabial_BT: torch.Tensor, steps: int, seed: int, batch: int = 128,
-                progress: bool = True) -> BilabialProbe:
+def train_probe(
+    x_BTC: torch.Tensor, bilabial_BT: torch.Tensor, steps: int, seed: int, batch: int = 128, progress: bool = True
+) -> BilabialProbe:
     gen = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
     probe = BilabialProbe(x_BTC.shape[-1])
@@ -57,8 +65,7 @@ def train_probe(x_BTC: torch.Tensor, bilabial_BT: torch.Tensor, steps: int, seed
     pos_weight = torch.tensor(3.0)  # p/b/m are ~4 % of frames
     for _ in tqdm(range(steps), desc="probe", disable=not progress):
         idx = torch.randint(0, len(x_BTC), (batch,), generator=gen)
-        loss = F.binary_cross_entropy_with_logits(probe(x_BTC[idx]), bilabial_BT[idx].float(),
-                                                  pos_weight=pos_weight)
+        loss = F.binary_cross_entropy_with_logits(probe(x_BTC[idx]), bilabial_BT[idx].float(), pos_weight=pos_weight)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -80,9 +87,13 @@ def detection(tracks: list[np.ndarray], clips: list, threshold: float = 0.5) -> 
                 inside = (t >= s.start) & (t <= s.end)
                 false_pos.append(bool(track[inside].max(initial=0.0) > threshold))
     every = [h for v in hits.values() for h in v]
-    return {"detection": float(np.mean(every)), "bilabials": len(every),
-            "by_phone": {p: float(np.mean(v)) if v else float("nan") for p, v in hits.items()},
-            "false_pos": float(np.mean(false_pos)), "threshold": threshold}
+    return {
+        "detection": float(np.mean(every)),
+        "bilabials": len(every),
+        "by_phone": {p: float(np.mean(v)) if v else float("nan") for p, v in hits.items()},
+        "false_pos": float(np.mean(false_pos)),
+        "threshold": threshold,
+    }
 
 
 @torch.no_grad()
@@ -90,14 +101,17 @@ def heldout_tracks(net: ARTalk, probe: BilabialProbe, clips: list, progress: boo
     """Every window of every clip, as a stream sees it; each keeps the rows of its own frames."""
     corpus = WindowCorpus(clips, net.config)
     feats = WhisperCache(net, corpus, 0).features(corpus.examples, progress=progress)
-    p_BT = torch.cat([torch.sigmoid(probe(feats[i: i + 256])) for i in range(0, len(feats), 256)])
+    p_BT = torch.cat([torch.sigmoid(probe(feats[i : i + 256])) for i in range(0, len(feats), 256)])
     own = p_BT[:, net.current_rows()].numpy()
     return [own[corpus.examples[:, 0] == u].reshape(-1) for u in range(len(clips))]
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(prog="python -m artalk_service.eval.probe", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m artalk_service.eval.probe",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--model", default=str(default_model_path()), help="whose speech front end and windowing")
     p.add_argument("--data", required=True, help="corpus directory with train and heldout splits")
     p.add_argument("--windows", type=int, default=20000, help="training windows for the probe")
@@ -118,9 +132,15 @@ def main(argv: list[str] | None = None) -> None:
     bilabial_BT = torch.isin(torch.from_numpy(train.phone_labels(examples)), BILABIAL_IDS)
     probe = train_probe(x_BTC, bilabial_BT, args.steps, args.seed)
     clips = heldout_clips(args.data, args.clips)
-    report = {"model": args.model, "train_windows": args.windows, "train_hours": round(train.hours, 2),
-              "steps": args.steps, "seed": args.seed, "clips": len(clips),
-              **detection(heldout_tracks(net, probe, clips), clips)}
+    report = {
+        "model": args.model,
+        "train_windows": args.windows,
+        "train_hours": round(train.hours, 2),
+        "steps": args.steps,
+        "seed": args.seed,
+        "clips": len(clips),
+        **detection(heldout_tracks(net, probe, clips), clips),
+    }
     Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps(report, indent=2))
 

@@ -11,6 +11,7 @@ no bit differing in the autoencoder's codes), and greedy codes identical in ever
 every clip. manifest.json records opset, input and output shapes, sha256 per file, versions
 and these figures. The service exports on demand into a cache folder (ensure_exported).
 """
+
 from artalk_service.export.onnx_export import default_onnx_dir, ensure_exported, export_model, read_manifest
 
 __all__ = ["default_onnx_dir", "ensure_exported", "export_model", "read_manifest"]

@@ -12,6 +12,7 @@ The speech encoder's log-mel front end computes the STFT as a strided convolutio
 windowed DFT basis (ONNX has no complex tensors); everything else calls the model's own
 modules.
 """
+
 from __future__ import annotations
 
 import math
@@ -23,9 +24,9 @@ import torch.nn.functional as F
 
 from artalk_service.layout import get_layout
 from artalk_service.model.artalk import ARTalk
-from artalk_service.model.config import SAMPLE_RATE
 from artalk_service.model.speech import HOP, N_FFT, LogMel
 from artalk_service.model.transformer import ScaleTransformer
+from artalk_service.timebase import SAMPLE_RATE
 
 
 class DftLogMel(nn.Module):
@@ -43,7 +44,7 @@ class DftLogMel(nn.Module):
         padded_B1S = F.pad(audio_BS[:, None], (N_FFT // 2, N_FFT // 2), mode="reflect")  # torch.stft(center=True)
         re_BFT, im_BFT = F.conv1d(padded_B1S, self.basis_2F1N, stride=HOP)[..., :-1].chunk(2, dim=1)
         # from here on as LogMel
-        log_BMT = (self.filters @ (re_BFT ** 2 + im_BFT ** 2)).clamp(min=1e-10).log10()
+        log_BMT = (self.filters @ (re_BFT**2 + im_BFT**2)).clamp(min=1e-10).log10()
         log_BMT = torch.maximum(log_BMT, log_BMT.amax(dim=(1, 2), keepdim=True) - 8.0)
         return (log_BMT + 4.0) / 4.0
 
@@ -103,7 +104,7 @@ class TransformerStepGraph(nn.Module):
 
     def forward(self, x_BlC, positions_l, mask_lS, *ada_and_past):
         tf, depth = self.tf, len(self.tf.blocks)
-        ada, past = ada_and_past[: depth + 1], ada_and_past[depth + 1:]
+        ada, past = ada_and_past[: depth + 1], ada_and_past[depth + 1 :]
         h_BlC = x_BlC + tf.pos_1LC[0, positions_l] + tf.level_embed(tf.level_L[positions_l])
         present = []
         for i, block in enumerate(tf.blocks):
@@ -171,26 +172,69 @@ def model_graphs(net: ARTalk) -> list[Graph]:
     ada_example = {name: randn(B, 2 * N, (2 if name == "ada_head" else 6) * C) for name in ada}
     past_len, step_tokens = N + 1, w.scales[1]  # an example mid-window step: the cache holds step 0
     past = {name: randn(B, heads, past_len, C // heads) for name in cache_names("past", depth)}
-    step_inputs = {"x": randn(B, step_tokens, C), "positions": torch.arange(past_len, past_len + step_tokens),
-                   "mask": torch.ones(step_tokens, past_len + step_tokens, dtype=torch.bool), **ada_example, **past}
-    step_axes = {"x": {0: "batch", 1: "tokens"}, "positions": {0: "tokens"}, "mask": {0: "tokens", 1: "keys"},
-                 "logits": {0: "batch", 1: "tokens"}, **{name: batch for name in ada},
-                 **{name: {0: "batch", 2: "past"} for name in past},
-                 **{name: {0: "batch", 2: "keys"} for name in cache_names("present", depth)}}
-    guidance = [Graph("null_conditions", NullConditionsGraph(net), {}, ada, {})] \
-        if net.speech.null_features is not None else []
+    step_inputs = {
+        "x": randn(B, step_tokens, C),
+        "positions": torch.arange(past_len, past_len + step_tokens),
+        "mask": torch.ones(step_tokens, past_len + step_tokens, dtype=torch.bool),
+        **ada_example,
+        **past,
+    }
+    step_axes = {
+        "x": {0: "batch", 1: "tokens"},
+        "positions": {0: "tokens"},
+        "mask": {0: "tokens", 1: "keys"},
+        "logits": {0: "batch", 1: "tokens"},
+        **{name: batch for name in ada},
+        **{name: {0: "batch", 2: "past"} for name in past},
+        **{name: {0: "batch", 2: "keys"} for name in cache_names("present", depth)},
+    }
+    guidance = (
+        [Graph("null_conditions", NullConditionsGraph(net), {}, ada, {})]
+        if net.speech.null_features is not None
+        else []
+    )
     return guidance + [
-        Graph("speech_encoder", SpeechEncoderGraph(net), {"audio": 0.1 * randn(B, S)}, ada,
-              {"audio": batch, **{name: batch for name in ada}}),
-        Graph("style_encoder", StyleEncoderGraph(net), {"clip": randn(cfg.style.max_frames, channels)},
-              ("style", "null_style"), {"clip": {0: "frames"}}),
-        Graph("token_embed", TokenEmbedGraph(net), {"style": randn(B, C), "bits": bits(B, N, D)}, ("tokens",),
-              {"style": batch, "bits": batch, "tokens": batch}),
-        Graph("transformer_step", TransformerStepGraph(net.transformer), step_inputs,
-              ("logits", *cache_names("present", depth)), step_axes, varargs_from=3),
-        Graph("autoencoder_encoder", MotionEncoderGraph(net),
-              {"prev_motion": randn(B, w.frames, channels), "motion": randn(B, w.frames, channels)}, ("bits",),
-              {"prev_motion": batch, "motion": batch, "bits": batch}),
-        Graph("autoencoder_decoder", MotionDecoderGraph(net), {"prev_bits": bits(B, N, D), "bits": bits(B, N, D)},
-              ("motion",), {"prev_bits": batch, "bits": batch, "motion": batch}),
+        Graph(
+            "speech_encoder",
+            SpeechEncoderGraph(net),
+            {"audio": 0.1 * randn(B, S)},
+            ada,
+            {"audio": batch, **{name: batch for name in ada}},
+        ),
+        Graph(
+            "style_encoder",
+            StyleEncoderGraph(net),
+            {"clip": randn(cfg.style.max_frames, channels)},
+            ("style", "null_style"),
+            {"clip": {0: "frames"}},
+        ),
+        Graph(
+            "token_embed",
+            TokenEmbedGraph(net),
+            {"style": randn(B, C), "bits": bits(B, N, D)},
+            ("tokens",),
+            {"style": batch, "bits": batch, "tokens": batch},
+        ),
+        Graph(
+            "transformer_step",
+            TransformerStepGraph(net.transformer),
+            step_inputs,
+            ("logits", *cache_names("present", depth)),
+            step_axes,
+            varargs_from=3,
+        ),
+        Graph(
+            "autoencoder_encoder",
+            MotionEncoderGraph(net),
+            {"prev_motion": randn(B, w.frames, channels), "motion": randn(B, w.frames, channels)},
+            ("bits",),
+            {"prev_motion": batch, "motion": batch, "bits": batch},
+        ),
+        Graph(
+            "autoencoder_decoder",
+            MotionDecoderGraph(net),
+            {"prev_bits": bits(B, N, D), "bits": bits(B, N, D)},
+            ("motion",),
+            {"prev_bits": batch, "bits": batch, "motion": batch},
+        ),
     ]

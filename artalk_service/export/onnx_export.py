@@ -4,6 +4,7 @@ onnx.checker, hashed, and compared with PyTorch on real speech, described by man
 The manifest is written last (and deleted first), so a folder with a manifest whose
 hashes match its files is a finished export of the model it names.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -62,9 +63,16 @@ def export_graph(graph: Graph, path: Path) -> None:
         dynamic_shapes = dynamic_shapes[:cut] + [tuple(dynamic_shapes[cut:])]
     with torch.no_grad(), warnings.catch_warnings(), _quiet("torch.onnx", "onnxscript"):
         warnings.simplefilter("ignore")  # the exporter's notes on its own internals
-        program = torch.onnx.export(graph.module, tuple(graph.inputs.values()), dynamo=True, opset_version=OPSET,
-                                    input_names=list(graph.inputs), output_names=list(graph.outputs),
-                                    dynamic_shapes=tuple(dynamic_shapes), verbose=False)
+        program = torch.onnx.export(
+            graph.module,
+            tuple(graph.inputs.values()),
+            dynamo=True,
+            opset_version=OPSET,
+            input_names=list(graph.inputs),
+            output_names=list(graph.outputs),
+            dynamic_shapes=tuple(dynamic_shapes),
+            verbose=False,
+        )
     model = program.model_proto
     for value in [*model.graph.input, *model.graph.output]:  # the exporter numbers dynamic axes: name them
         for axis, name in graph.dynamic_axes.get(value.name, {}).items():
@@ -93,8 +101,14 @@ def describe(path: Path) -> dict:
     graph = onnx.load(str(path), load_external_data=False).graph
 
     def values(items):
-        return [{"name": v.name, "dtype": onnx.helper.tensor_dtype_to_np_dtype(v.type.tensor_type.elem_type).name,
-                 "shape": [d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim]} for v in items]
+        return [
+            {
+                "name": v.name,
+                "dtype": onnx.helper.tensor_dtype_to_np_dtype(v.type.tensor_type.elem_type).name,
+                "shape": [d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim],
+            }
+            for v in items
+        ]
 
     return {"inputs": values(graph.input), "outputs": values(graph.output)}
 
@@ -102,7 +116,7 @@ def describe(path: Path) -> dict:
 def export_model(model: MotionModel, out_dir: str | Path, clips: int = 20, seed: int = 0) -> dict:
     """Export `model` (on the CPU, torch backend) into `out_dir` and check it on `clips` speech
     clips; raises ParityFailed (and leaves no manifest) if a figure is out of tolerance."""
-    from artalk_service.model.onnx_backend import OnnxBackend
+    from artalk_service.export.onnx_backend import OnnxBackend
 
     if model.backend.name != "torch" or model.device.type != "cpu":
         raise ValueError("export from the torch backend on the CPU")
@@ -110,21 +124,35 @@ def export_model(model: MotionModel, out_dir: str | Path, clips: int = 20, seed:
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / MANIFEST).unlink(missing_ok=True)
     graphs = {}
-    for graph in tqdm(model_graphs(model.net), desc="export to ONNX", unit="graph"):
+    for graph in tqdm(model_graphs(model.net), desc="export to ONNX", unit="graph", disable=None):
         path = out_dir / f"{graph.name}.onnx"
         export_graph(graph, path)
-        graphs[graph.name] = {"file": path.name, "sha256": file_sha256(path), "bytes": path.stat().st_size,
-                              **describe(path)}
-    manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, "model_id": model.model_id,
-                "weights_sha256": weights_sha256(model), "config": model.config.to_dict(), "opset": OPSET,
-                "versions": {p: version(p) for p in ("artalk_service", "torch", "onnx", "onnxscript", "onnxruntime")},
-                "graphs": graphs}
+        graphs[graph.name] = {
+            "file": path.name,
+            "sha256": file_sha256(path),
+            "bytes": path.stat().st_size,
+            **describe(path),
+        }
+    manifest = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "model_id": model.model_id,
+        "weights_sha256": weights_sha256(model),
+        "config": model.config.to_dict(),
+        "opset": OPSET,
+        "versions": {p: version(p) for p in ("artalk_service", "torch", "onnx", "onnxscript", "onnxruntime")},
+        "graphs": graphs,
+    }
     _write_manifest(out_dir, manifest)  # the backend reads it; replaced below once parity holds
     audio, source = speech_clips(clips, seed)
     try:
         parity = measure_parity(model, OnnxBackend(out_dir, "cpu"), audio)
-        parity["clips"] = {"count": len(audio), "seed": seed, "source": source,
-                           "seconds": round(sum(a.size for a in audio) / model.sample_rate, 1)}
+        parity["clips"] = {
+            "count": len(audio),
+            "seed": seed,
+            "source": source,
+            "seconds": round(sum(a.size for a in audio) / model.sample_rate, 1),
+        }
         check_parity(parity)
     except ParityFailed:
         (out_dir / MANIFEST).unlink()
@@ -146,9 +174,12 @@ def read_manifest(folder: str | Path, model: MotionModel) -> dict | None:
         manifest = json.loads((Path(folder) / MANIFEST).read_text())
     except (OSError, ValueError):
         return None
-    if (manifest.get("format"), manifest.get("format_version")) != (FORMAT, FORMAT_VERSION) \
-            or manifest.get("model_id") != model.model_id or "parity" not in manifest \
-            or manifest.get("weights_sha256") != weights_sha256(model):
+    if (
+        (manifest.get("format"), manifest.get("format_version")) != (FORMAT, FORMAT_VERSION)
+        or manifest.get("model_id") != model.model_id
+        or "parity" not in manifest
+        or manifest.get("weights_sha256") != weights_sha256(model)
+    ):
         return None
     for graph in manifest["graphs"].values():
         path = Path(folder) / graph["file"]

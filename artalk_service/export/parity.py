@@ -6,6 +6,7 @@ difference is kept. Separately, both backends decode every clip greedily, each f
 state, and their codes must be identical in every window of every clip. The style and
 motion encoders run on each clip's PyTorch motion. Tolerances: see TOLERANCES.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -13,8 +14,9 @@ import torch
 from tqdm import tqdm
 
 from artalk_service.export.graphs import model_graphs
+from artalk_service.export.onnx_backend import OnnxBackend
 from artalk_service.model import MotionModel, StreamOptions
-from artalk_service.model.onnx_backend import OnnxBackend
+from artalk_service.timebase import SAMPLE_RATE
 
 # Largest absolute difference allowed per graph output, ONNX Runtime (CPU provider) against
 # PyTorch on the same inputs; about 10x what the bundled model shows (README, "ONNX export
@@ -22,16 +24,16 @@ from artalk_service.model.onnx_backend import OnnxBackend
 # mismatched bits; every greedy code must match. Frames may differ by float rounding only
 # because their codes match.
 TOLERANCES = {
-    "speech_encoder": 1e-4,       # AdaLN modulations, magnitudes up to ~10
-    "null_conditions": 1e-4,      # the same, of the null audio (models trained with one)
+    "speech_encoder": 1e-4,  # AdaLN modulations, magnitudes up to ~10
+    "null_conditions": 1e-4,  # the same, of the null audio (models trained with one)
     "style_encoder": 1e-5,
     "token_embed": 1e-5,
-    "transformer_step": 1e-4,     # logits and the key/value cache
+    "transformer_step": 1e-4,  # logits and the key/value cache
     "autoencoder_encoder": 1e-2,  # share of mismatched bits: a residual within float rounding of 0 may
-                                  # take the other sign, and the later scales follow it (the service
-                                  # encodes only the rest pose; the greedy codes below must match exactly)
+    # take the other sign, and the later scales follow it (the service
+    # encodes only the rest pose; the greedy codes below must match exactly)
     "autoencoder_decoder": 1e-5,  # frames in layout units (blendshapes 0-1, radians)
-    "frames": 1e-5,               # whole clips, end to end
+    "frames": 1e-5,  # whole clips, end to end
 }
 
 
@@ -52,14 +54,14 @@ def speech_clips(count: int, seed: int = 0, max_seconds: float = 5.0) -> tuple[l
         voices = engine.voices()
         source = f"{engine.version()} reading {pool.source}"
     except OSError as err:
-        from artalk_service.bench.offline import speech_16k
+        from artalk_service.audio.sample_speech import sample_speech
 
-        return [speech_16k(max_seconds, seed + i) for i in range(count)], f"synthetic ({err})"
+        return [sample_speech(max_seconds, seed + i) for i in range(count)], f"synthetic ({err})"
     clips = []
-    for _ in tqdm(range(count), desc="speech clips", unit="clip"):
+    for _ in tqdm(range(count), desc="speech clips", unit="clip", disable=None):
         text, voice = pool.utterance(rng), voices[int(rng.integers(len(voices)))]
         synthesis = engine.synthesize(text, voice, SpeakingParams(rate=float(rng.uniform(0.8, 1.3))))
-        clips.append(synthesis.audio[: int(max_seconds * 16000)])
+        clips.append(synthesis.audio[: int(max_seconds * SAMPLE_RATE)])
     return clips, source
 
 
@@ -96,7 +98,7 @@ def measure_parity(model: MotionModel, onnx: OnnxBackend, clips: list[np.ndarray
     try:
         if "null_conditions" in graphs:  # read once at load time, before this check listens
             onnx.run("null_conditions")
-        for audio in tqdm(clips, desc="parity with PyTorch", unit="clip"):
+        for audio in tqdm(clips, desc="parity with PyTorch", unit="clip", disable=None):
             want_codes, want_frames = greedy_codes(model, audio)
             got_codes, got_frames = greedy_codes(onnx_model, audio)
             windows += len(want_codes)
@@ -108,27 +110,39 @@ def measure_parity(model: MotionModel, onnx: OnnxBackend, clips: list[np.ndarray
             onnx.style(want_frames)
             motion_WC = model.net.normalize(torch.from_numpy(want_frames)).numpy()
             W = model.window_frames
-            pairs = np.stack([motion_WC[i: i + 2 * W] for i in range(0, len(motion_WC) - 2 * W + 1, W)])
+            pairs = np.stack([motion_WC[i : i + 2 * W] for i in range(0, len(motion_WC) - 2 * W + 1, W)])
             if len(pairs):
                 onnx.run("autoencoder_encoder", prev_motion=pairs[:, :W].copy(), motion=pairs[:, W:].copy())
     finally:
         onnx.on_run = None
-    return {"max_abs_diff": max_diff, "frames_max_abs_diff": frames_diff,
-            "greedy": {"clips": len(clips), "clips_identical": same_clips,
-                       "windows": windows, "windows_identical": same_windows},
-            "tolerances": TOLERANCES}
+    return {
+        "max_abs_diff": max_diff,
+        "frames_max_abs_diff": frames_diff,
+        "greedy": {
+            "clips": len(clips),
+            "clips_identical": same_clips,
+            "windows": windows,
+            "windows_identical": same_windows,
+        },
+        "tolerances": TOLERANCES,
+    }
 
 
 def check_parity(parity: dict) -> None:
     """Raise ParityFailed unless every figure is within TOLERANCES and all greedy codes match."""
-    problems = [f"{graph}.{out}: {diff:.3g} > {TOLERANCES[graph]:.3g}"
-                for graph, outputs in parity["max_abs_diff"].items() for out, diff in outputs.items()
-                if diff > TOLERANCES[graph]]
+    problems = [
+        f"{graph}.{out}: {diff:.3g} > {TOLERANCES[graph]:.3g}"
+        for graph, outputs in parity["max_abs_diff"].items()
+        for out, diff in outputs.items()
+        if diff > TOLERANCES[graph]
+    ]
     if parity["frames_max_abs_diff"] > TOLERANCES["frames"]:
         problems.append(f"frames: {parity['frames_max_abs_diff']:.3g} > {TOLERANCES['frames']:.3g}")
     greedy = parity["greedy"]
     if greedy["clips_identical"] != greedy["clips"]:
-        problems.append(f"greedy codes differ in {greedy['clips'] - greedy['clips_identical']} of "
-                        f"{greedy['clips']} clips ({greedy['windows'] - greedy['windows_identical']} windows)")
+        problems.append(
+            f"greedy codes differ in {greedy['clips'] - greedy['clips_identical']} of "
+            f"{greedy['clips']} clips ({greedy['windows'] - greedy['windows_identical']} windows)"
+        )
     if problems:
         raise ParityFailed("ONNX export does not match PyTorch: " + "; ".join(problems))

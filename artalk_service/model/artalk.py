@@ -4,6 +4,7 @@ per-window inference loop (one forward pass per scale, batched over streams).
 Window w's computation depends only on its audio context, the session's style and
 window w-1's codes; that is what makes streamed output equal offline output.
 """
+
 from __future__ import annotations
 
 import torch
@@ -55,7 +56,7 @@ class ARTalk(nn.Module):
         at row `cur` -> per-frame features (`frame_features`) -> their area averages at each
         scale, previous window's tokens first. (B, 2N, C)"""
         span = self.window_rows()
-        halves = (feats_BtC[:, prev: prev + span], feats_BtC[:, cur: cur + span])
+        halves = (feats_BtC[:, prev : prev + span], feats_BtC[:, cur : cur + span])
         return torch.cat([resize(self.frame_features(h), s) for h in halves for s in self.config.window.scales], dim=1)
 
     def window_rows(self) -> int:
@@ -82,8 +83,9 @@ class ARTalk(nn.Module):
     def logits(self, feats_BTC, style_BC, prev_bits_BND, bits_BND) -> torch.Tensor:
         """Teacher forcing (training: the frozen Whisper features under feats_BTC may be
         cached): the current window's bit logits (B, N, D, 2)."""
-        x_B2NC = torch.cat([self.transformer_inputs(style_BC, prev_bits_BND),
-                            self.transformer_inputs(style_BC, bits_BND)], dim=1)
+        x_B2NC = torch.cat(
+            [self.transformer_inputs(style_BC, prev_bits_BND), self.transformer_inputs(style_BC, bits_BND)], dim=1
+        )
         return self.transformer(x_B2NC, self.token_conditions(feats_BTC))
 
     @torch.no_grad()
@@ -107,11 +109,13 @@ class ARTalk(nn.Module):
     def conditions(self, audio_BS: torch.Tensor, whisper_dtype: torch.dtype | None = None) -> list[torch.Tensor]:
         """Audio contexts (B, S) -> every token's AdaLN modulations, per block then the head
         (B, 2N, 6C / 2C). Equal to
-        tf.modulations(token_conditions(speech.adapt(whisper_features(audio)))) but computes the last Whisper layer and the adapter only where tokens read them.
+        tf.modulations(token_conditions(speech.adapt(whisper_features(audio)))) but computes the last
+        Whisper layer and the adapter only where tokens read them.
         whisper_dtype: run the frozen Whisper under autocast to this type (an optional speed
         mode, torch.bfloat16: not the trained math; see README "Performance")."""
-        with torch.autocast(audio_BS.device.type, dtype=whisper_dtype or torch.bfloat16,
-                            enabled=whisper_dtype is not None):
+        with torch.autocast(
+            audio_BS.device.type, dtype=whisper_dtype or torch.bfloat16, enabled=whisper_dtype is not None
+        ):
             whisper_BtC = self.speech.whisper_features(audio_BS, self.condition_rows()[0])
         return self.conditions_from_whisper(whisper_BtC.float())
 
@@ -127,22 +131,40 @@ class ARTalk(nn.Module):
         """The AdaLN modulations of the null audio (every token hears nothing), shaped like one
         window's conditions (1, 2N, 6C / 2C): classifier-free guidance's unconditional branch."""
         if self.speech.null_features is None:
-            raise ValueError("this model was trained without a null audio condition (model.speech.null_audio): "
-                             "it supports guidance 1 only")
+            raise ValueError(
+                "this model was trained without a null audio condition (model.speech.null_audio): "
+                "it supports guidance 1 only"
+            )
         tokens = 2 * self.config.window.num_tokens
         return self.transformer.modulations(self.speech.null_features.expand(1, tokens, -1))
 
     @torch.no_grad()
-    def generate(self, audio_BS, style_BC, prev_bits_BND, temperature_B, top_p_B,
-                 generators: list[torch.Generator], guidance_B: torch.Tensor | None = None):
+    def generate(
+        self,
+        audio_BS,
+        style_BC,
+        prev_bits_BND,
+        temperature_B,
+        top_p_B,
+        generators: list[torch.Generator],
+        guidance_B: torch.Tensor | None = None,
+    ):
         """One window for each of B streams -> (codes (B, N, D), normalised motion (B, W, C))."""
-        return self.generate_from(self.conditions(audio_BS), style_BC, prev_bits_BND, temperature_B, top_p_B,
-                                  generators, guidance_B)
+        return self.generate_from(
+            self.conditions(audio_BS), style_BC, prev_bits_BND, temperature_B, top_p_B, generators, guidance_B
+        )
 
     @torch.no_grad()
-    def generate_from(self, ada: list[torch.Tensor], style_BC, prev_bits_BND, temperature_B, top_p_B,
-                      generators: list[torch.Generator | None],
-                      guidance_B: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def generate_from(
+        self,
+        ada: list[torch.Tensor],
+        style_BC,
+        prev_bits_BND,
+        temperature_B,
+        top_p_B,
+        generators: list[torch.Generator | None],
+        guidance_B: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """generate() given the windows' conditions (`conditions(audio)`, which may be computed
         ahead, batched over many windows). The previous window's tokens run once, at step 0,
         and their keys/values are cached for the later scale steps.
@@ -160,7 +182,7 @@ class ARTalk(nn.Module):
         for k, s in enumerate(scales):
             stop = start + x_BlC.shape[1]
             h_BlC = tf.step(x_BlC.repeat(2, 1, 1) if guided else x_BlC, ada, start, mask, caches)
-            logits_BsD2 = tf.logits(h_BlC[:, -s:], ada[-1][:, stop - s: stop])
+            logits_BsD2 = tf.logits(h_BlC[:, -s:], ada[-1][:, stop - s : stop])
             if guided:
                 logits_BsD2 = guide(logits_BsD2, guidance_B)
             bits.append(draw_bits(logits_BsD2, temperature_B, top_p_B, generators))
@@ -174,4 +196,3 @@ class ARTalk(nn.Module):
         """Codes of two consecutive windows -> the current window's normalised motion (B, W, C)."""
         quantizer = self.autoencoder.quantizer
         return self.autoencoder.decode(quantizer.bits_to_latent(prev_bits_BND), quantizer.bits_to_latent(bits_BND))
-

@@ -5,6 +5,7 @@ previous block attends only to itself and the current block to both, so the
 previous window's encoding never depends on the current one, while the current
 one is coded (and decoded) knowing where the motion came from: seams stay smooth.
 """
+
 from __future__ import annotations
 
 import torch
@@ -43,7 +44,7 @@ class WindowTransformer(nn.Module):
         x_BLC = self.inp(torch.cat([prev_BWI, cur_BWI], dim=1)) + self.pos_1LC
         for block in self.blocks:
             x_BLC = block(x_BLC, self.mask_LL)
-        return self.out(self.ln(x_BLC[:, self.frames:]))
+        return self.out(self.ln(x_BLC[:, self.frames :]))
 
 
 class MotionAutoencoder(nn.Module):

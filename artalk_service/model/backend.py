@@ -3,10 +3,11 @@
 MotionModel asks a backend for four things: a session's style, the speech conditions of a
 batch of windows, one batched window of codes and motion, and the codes that stand in for
 the window before the first. `TorchBackend` runs them in PyTorch (the reference);
-`onnx_backend.OnnxBackend` runs the exported graphs on ONNX Runtime. Tensors cross the
+`artalk_service.export.onnx_backend.OnnxBackend` runs the exported graphs on ONNX Runtime. Tensors cross the
 seam as torch tensors on the backend's `tensor_device`; code bits are chosen by the same
 `draw_bits` in both, so seeded sampling means the same in each.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -19,8 +20,8 @@ from .artalk import ARTalk
 
 
 class NetworkBackend(Protocol):
-    name: str                    # "torch" or "onnxruntime"
-    device: torch.device         # where the network computes (reported by Describe)
+    name: str  # "torch" or "onnxruntime"
+    device: torch.device  # where the network computes (reported by Describe)
     tensor_device: torch.device  # where the tensors it takes and returns live
 
     def style(self, clip_TC: np.ndarray | None) -> torch.Tensor:
@@ -29,10 +30,16 @@ class NetworkBackend(Protocol):
     def conditions(self, audio_BS: np.ndarray, whisper_dtype: torch.dtype | None) -> list[torch.Tensor]:
         """Audio contexts (B, S) -> AdaLN modulations per block, then the head (ARTalk.conditions)."""
 
-    def generate(self, ada: list[torch.Tensor], style_BC: torch.Tensor, prev_bits_BND: torch.Tensor,
-                 temperature_B: torch.Tensor, top_p_B: torch.Tensor,
-                 generators: list[torch.Generator | None],
-                 guidance_B: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def generate(
+        self,
+        ada: list[torch.Tensor],
+        style_BC: torch.Tensor,
+        prev_bits_BND: torch.Tensor,
+        temperature_B: torch.Tensor,
+        top_p_B: torch.Tensor,
+        generators: list[torch.Generator | None],
+        guidance_B: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """One window per row -> (codes (B, N, D) bool, motion (B, W, C) in layout units, unclamped).
         guidance_B: classifier-free guidance of the audio per row (None or 1: off)."""
 
@@ -60,8 +67,9 @@ class TorchBackend:
 
     @torch.inference_mode()
     def generate(self, ada, style_BC, prev_bits_BND, temperature_B, top_p_B, generators, guidance_B=None):
-        bits_BND, motion_BWC = self.net.generate_from(ada, style_BC, prev_bits_BND, temperature_B, top_p_B,
-                                                      generators, guidance_B)
+        bits_BND, motion_BWC = self.net.generate_from(
+            ada, style_BC, prev_bits_BND, temperature_B, top_p_B, generators, guidance_B
+        )
         return bits_BND, self.net.denormalize(motion_BWC)
 
     def initial_bits(self) -> torch.Tensor:

@@ -1,35 +1,36 @@
 """Blinks: a seeded event process layered on each decoded window.
 
 Blinks are events, not a function of the speech: the corpus draws them at random
-(Poisson at the style's rate) plus, often, one as a phrase ends (data/upper_face.py).
+(Poisson at the style's rate) plus, often, one as a phrase ends (blink_timing.py).
 A greedy decoder predicts the likeliest lids, which is always "open", and the motion
 autoencoder barely carries them (MODEL_CARD.md), so a stream draws its blinks itself with
-the corpus's statistics and shape: Poisson blinks at the style's rate, and a blink with
-probability BOUNDARY_BLINK_P where the audio falls silent for a phrase boundary (seen in
-the window's lookahead). One draw sequence per stream, consumed window by window: the
-same seed and audio give the same blinks however the audio was chunked.
+the corpus's statistics and shape: Poisson blinks at the style's rate (saved with each
+style preset in the checkpoint), and a blink with probability BOUNDARY_BLINK_P where the
+audio falls silent for a phrase boundary (seen in the window's lookahead). One draw sequence
+per stream, consumed window by window: the same seed and audio give the same blinks however
+the audio was chunked.
 """
+
 from __future__ import annotations
 
 import math
 
 import numpy as np
 
-from ..data.prosody import PAUSE_MIN_S
-from ..data.styles import STYLES, StyleProfile
-from ..data.upper_face import BLINK_AFTER_PEAK_S, BOUNDARY_BLINK_P, MIN_BLINK_GAP_S, blink_peak, blink_shape
+from ..blink_timing import (
+    BLINK_AFTER_PEAK_S,
+    BOUNDARY_BLINK_P,
+    MIN_BLINK_GAP_S,
+    PAUSE_MIN_S,
+    blink_peak,
+    blink_shape,
+)
 from ..layout import BLINK_CHANNELS, MotionLayout
-from .config import SAMPLE_RATE
+from ..timebase import SAMPLE_RATE
 
-SILENT_BELOW_DB = 30.0   # a frame this far below the loudest recent frame is silent ...
+SILENT_BELOW_DB = 30.0  # a frame this far below the loudest recent frame is silent ...
 SILENCE_FLOOR_DB = -55.0  # ... and so is any frame this quiet (dBFS)
-LEVEL_DECAY_DB_S = 3.0   # how fast the loudest-recent-frame reference forgets
-
-
-def blink_rate(style) -> float:
-    """Blinks per minute outside phrase ends: the preset's, else the corpus default."""
-    profile = STYLES.get(style) if isinstance(style, str) else None
-    return (profile or StyleProfile("default")).blink_rate
+LEVEL_DECAY_DB_S = 3.0  # how fast the loudest-recent-frame reference forgets
 
 
 class BlinkProcess:
@@ -44,7 +45,7 @@ class BlinkProcess:
         self._wide = np.array([i for i, c in enumerate(layout.channels) if c.startswith("EyeWide")])
         self._rng = np.random.default_rng([seed & 0xFFFFFFFF, 0xB11C])
         self._next_s = self._rng.exponential(60 / rate_per_min)  # the next Poisson blink
-        self._clock = 0                      # frames layered so far
+        self._clock = 0  # frames layered so far
         self._blinks: list[tuple[float, float]] = []  # (peak s, depth), not yet over
         self._last_start = -math.inf
         self._reference_db = SILENCE_FLOOR_DB + SILENT_BELOW_DB
@@ -74,7 +75,7 @@ class BlinkProcess:
             self._next_s += self._rng.exponential(60 / self.rate)
         for f in range(W):  # a phrase ends at f: speech before, a pause long enough from f on
             before = voiced[f - 1] if f else self._was_voiced
-            if before and len(voiced) >= f + self.pause_frames and not voiced[f: f + self.pause_frames].any():
+            if before and len(voiced) >= f + self.pause_frames and not voiced[f : f + self.pause_frames].any():
                 if self._rng.random() < BOUNDARY_BLINK_P:
                     starts.append(start_s + f / self.fps + 0.05)
         self._was_voiced = bool(voiced[W - 1])

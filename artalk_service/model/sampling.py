@@ -5,6 +5,7 @@ Randomness never comes from a shared generator: each window draws from its own
 generator seeded by (seed, utterance, window), on the CPU, so the result does not
 depend on how audio was chunked, on batching with other streams, or on the device.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -19,8 +20,9 @@ def window_generator(seed: int, utterance: int, window: int) -> torch.Generator:
     return torch.Generator().manual_seed(int(state[0]) << 32 | int(state[1]))
 
 
-def sample_bits(logits_BlD2: torch.Tensor, temperature_B: torch.Tensor, top_p_B: torch.Tensor,
-                uniform_BlD: torch.Tensor) -> torch.Tensor:
+def sample_bits(
+    logits_BlD2: torch.Tensor, temperature_B: torch.Tensor, top_p_B: torch.Tensor, uniform_BlD: torch.Tensor
+) -> torch.Tensor:
     """Bits (B, l, D) bool. Rows with temperature 0 are greedy. With two outcomes per bit,
     top-p keeps the unlikely one only when the likely one has probability < top_p."""
     greedy_BlD = logits_BlD2[..., 1] > logits_BlD2[..., 0]
@@ -31,8 +33,12 @@ def sample_bits(logits_BlD2: torch.Tensor, temperature_B: torch.Tensor, top_p_B:
     return torch.where((temperature_B > 0)[:, None, None], sampled, greedy_BlD)
 
 
-def draw_bits(logits_BsD2: torch.Tensor, temperature_B: torch.Tensor, top_p_B: torch.Tensor,
-              generators: list[torch.Generator | None]) -> torch.Tensor:
+def draw_bits(
+    logits_BsD2: torch.Tensor,
+    temperature_B: torch.Tensor,
+    top_p_B: torch.Tensor,
+    generators: list[torch.Generator | None],
+) -> torch.Tensor:
     """One scale's bits (B, s, D) from its logits, for every backend. Random draws only for
     sampling rows; each window has its own generator, so skipping greedy rows changes
     nothing for the others."""

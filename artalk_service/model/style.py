@@ -3,6 +3,7 @@
 Without a reference clip a learned null style is used (training drops the clip now
 and then so that the null style means "average speaker").
 """
+
 from __future__ import annotations
 
 import torch

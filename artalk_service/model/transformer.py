@@ -5,6 +5,7 @@ tokens see each other; current tokens see all previous tokens and the current
 scales up to their own (block-causal by scale). Every token is modulated by its own
 audio feature through adaptive layer norm; there is no cross-attention.
 """
+
 from __future__ import annotations
 
 import torch
@@ -19,9 +20,9 @@ def scale_mask(scales: tuple[int, ...]) -> torch.Tensor:
     level_N = torch.cat([torch.full((s,), k) for k, s in enumerate(scales)])
     N = level_N.numel()
     mask = torch.zeros(2 * N, 2 * N, dtype=torch.bool)
-    mask[:, :N] = True                                      # the previous window is context for all
-    mask[:N, N:] = False                                    # ... and never sees the current one
-    mask[N:, N:] = level_N[None, :] <= level_N[:, None]     # current: scales <= own scale
+    mask[:, :N] = True  # the previous window is context for all
+    mask[:N, N:] = False  # ... and never sees the current one
+    mask[N:, N:] = level_N[None, :] <= level_N[:, None]  # current: scales <= own scale
     return mask
 
 

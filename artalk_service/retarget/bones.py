@@ -16,6 +16,7 @@ Euler outputs are degrees in the engine's own Euler form: Unity's eulerAngles
 (x, y, z, applied z then x then y) and Unreal's FRotator (pitch, yaw, roll).
 glTF stores rotations as quaternions only.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -34,18 +35,32 @@ class Convention:
     description: str
 
 
-CONVENTIONS: dict[str, Convention] = {c.name: c for c in (
-    Convention("gltf", ((Y, 1.0), (X, 1.0), (Z, -1.0)), None,
-               "glTF and most DCC exports: right-handed, +Y up, character faces +Z"),
-    # Unity's eulerAngles compose as Ry * Rx * Rz, the same order as ours, so each
-    # Euler angle is one of our angles with the axis sign.
-    Convention("unity", ((Y, -1.0), (X, 1.0), (Z, 1.0)), (("rx", PITCH, 1.0), ("ry", YAW, -1.0), ("rz", ROLL, 1.0)),
-               "Unity: left-handed, +Y up, character faces +Z"),
-    # FRotator composes as Rz(Yaw) * Ry(-Pitch) * Rx(-Roll) (FRotator::Quaternion).
-    Convention("unreal", ((Z, -1.0), (Y, 1.0), (X, 1.0)),
-               (("pitch", PITCH, -1.0), ("yaw", YAW, -1.0), ("roll", ROLL, -1.0)),
-               "Unreal: left-handed, +Z up, character faces +X, centimetres"),
-)}
+CONVENTIONS: dict[str, Convention] = {
+    c.name: c
+    for c in (
+        Convention(
+            "gltf",
+            ((Y, 1.0), (X, 1.0), (Z, -1.0)),
+            None,
+            "glTF and most DCC exports: right-handed, +Y up, character faces +Z",
+        ),
+        # Unity's eulerAngles compose as Ry * Rx * Rz, the same order as ours, so each
+        # Euler angle is one of our angles with the axis sign.
+        Convention(
+            "unity",
+            ((Y, -1.0), (X, 1.0), (Z, 1.0)),
+            (("rx", PITCH, 1.0), ("ry", YAW, -1.0), ("rz", ROLL, 1.0)),
+            "Unity: left-handed, +Y up, character faces +Z",
+        ),
+        # FRotator composes as Rz(Yaw) * Ry(-Pitch) * Rx(-Roll) (FRotator::Quaternion).
+        Convention(
+            "unreal",
+            ((Z, -1.0), (Y, 1.0), (X, 1.0)),
+            (("pitch", PITCH, -1.0), ("yaw", YAW, -1.0), ("roll", ROLL, -1.0)),
+            "Unreal: left-handed, +Z up, character faces +X, centimetres",
+        ),
+    )
+}
 OUTPUTS = ("quaternion", "euler_degrees")
 QUATERNION_SUFFIXES = ("qx", "qy", "qz", "qw")
 
@@ -97,7 +112,12 @@ def _multiply(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Hamilton product of (n, 4) x, y, z, w quaternions: rotate by b, then by a."""
     ax, ay, az, aw = a.T
     bx, by, bz, bw = b.T
-    return np.stack([aw * bx + ax * bw + ay * bz - az * by,
-                     aw * by - ax * bz + ay * bw + az * bx,
-                     aw * bz + ax * by - ay * bx + az * bw,
-                     aw * bw - ax * bx - ay * by - az * bz], axis=1)
+    return np.stack(
+        [
+            aw * bx + ax * bw + ay * bz - az * by,
+            aw * by - ax * bz + ay * bw + az * bx,
+            aw * bz + ax * by - ay * bx + az * bw,
+            aw * bw - ax * bx - ay * by - az * bz,
+        ],
+        axis=1,
+    )

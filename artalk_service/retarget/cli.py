@@ -9,6 +9,7 @@ A MAP is a preset name or a map file. `extends` in a file may name a built-in
 preset or another map in --dir (default: the file's own folder), as the server's
 --retarget-dir allows.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -55,8 +56,12 @@ def _parser() -> argparse.ArgumentParser:
     preview.add_argument("--style", default=None, help="style preset name")
     preview.set_defaults(run=_preview)
     for command in (validate, listing, show, preview):
-        command.add_argument("--dir", type=Path, default=None,
-                             help="folder of maps that `extends` may name (default: the map file's folder)")
+        command.add_argument(
+            "--dir",
+            type=Path,
+            default=None,
+            help="folder of maps that `extends` may name (default: the map file's folder)",
+        )
     return parser
 
 
@@ -127,16 +132,18 @@ def _preview(args) -> int:
 
 def _animate(wav: Path, model_path: str | None, untrained: bool, style: str | None, fps: int) -> np.ndarray:
     """Native motion for a WAV file at `fps`, from the model running here."""
-    from artalk_service.audio import AudioIngest, read_wav
+    from artalk_service.audio import read_wav
+    from artalk_service.audio.wav import load_wav_16k
+    from artalk_service.loader import ModelLoadError, load_model
     from artalk_service.model import StreamOptions
-    from artalk_service.runtime.framerate import FrameRateConverter
-    from artalk_service.server.cli import load_model
+    from artalk_service.retarget.framerate import FrameRateConverter
 
-    model = load_model(model_path, "cpu", untrained)
+    try:
+        model = load_model(model_path, "cpu", "torch", untrained=untrained)
+    except ModelLoadError as err:
+        raise SystemExit(str(err)) from None
     data, fmt = read_wav(wav)
-    ingest = AudioIngest(fmt, model.sample_rate)
-    audio = np.concatenate([ingest.push(data), ingest.finish()])
-    native = model.animate(audio, StreamOptions(style=style, seed=0))
+    native = model.animate(load_wav_16k(wav), StreamOptions(style=style, seed=0))
     converter = FrameRateConverter(model.layout.fps, fps, model.layout.num_channels)
     samples = len(data) // fmt.bytes_per_frame
     total = -(-samples * fps // fmt.sample_rate_hz)  # ceil, as a session emits

@@ -8,6 +8,7 @@ An exponent above 1 softens small values; smoothstep with e0 > e1 falls instead 
 rising; piecewise points may go up and down, which makes bands and "lips closed"
 detectors out of a weighted sum.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -59,8 +60,11 @@ class CurveBank:
         self._edge0 = np.array([c.edge0 for _, c in smooth], dtype=np.float32)
         self._width = np.array([c.edge1 - c.edge0 for _, c in smooth], dtype=np.float32)
         # Each piecewise curve has its own knots, so these go one column at a time.
-        self._piecewise = [(j, np.array([p[0] for p in c.points]), np.array([p[1] for p in c.points]))
-                           for j, c in enumerate(curves) if isinstance(c, PiecewiseCurve)]
+        self._piecewise = [
+            (j, np.array([p[0] for p in c.points]), np.array([p[1] for p in c.points]))
+            for j, c in enumerate(curves)
+            if isinstance(c, PiecewiseCurve)
+        ]
 
     def apply(self, values: np.ndarray) -> None:
         """Shape (n, columns) values in place."""
@@ -79,8 +83,9 @@ def parse_curve(raw: Any, where: str) -> Curve | None:
     if raw is None or raw == "linear" or raw == {"type": "linear"}:
         return None
     if not isinstance(raw, dict) or raw.get("type") not in CURVE_TYPES:
-        raise RetargetError(f"{where}: bad curve {raw!r}; accepted: {{\"type\": one of {list(CURVE_TYPES)}, ...}} "
-                            "or \"linear\"")
+        raise RetargetError(
+            f'{where}: bad curve {raw!r}; accepted: {{"type": one of {list(CURVE_TYPES)}, ...}} or "linear"'
+        )
     kind = raw["type"]
     keys = {"power": "exponent", "smoothstep": "edges", "piecewise": "points"}
     unknown = set(raw) - {"type", keys[kind]}
@@ -106,11 +111,11 @@ def _smoothstep(edges: Any, where: str) -> SmoothstepCurve:
 
 
 def _piecewise(points: Any, where: str) -> PiecewiseCurve:
-    if not isinstance(points, list) or len(points) < 2 or not all(
-            isinstance(p, list) and len(p) == 2 for p in points):
+    if not isinstance(points, list) or len(points) < 2 or not all(isinstance(p, list) and len(p) == 2 for p in points):
         raise RetargetError(f"{where}: bad piecewise curve: 'points' must be at least two [x, y] pairs")
-    parsed = tuple((finite(x, f"{where}: piecewise point x"), finite(y, f"{where}: piecewise point y"))
-                   for x, y in points)
+    parsed = tuple(
+        (finite(x, f"{where}: piecewise point x"), finite(y, f"{where}: piecewise point y")) for x, y in points
+    )
     xs = [x for x, _ in parsed]
     if any(b <= a for a, b in zip(xs, xs[1:])):
         raise RetargetError(f"{where}: bad piecewise curve: point x values {xs} must strictly increase")

@@ -1,4 +1,5 @@
 """The one error a retarget map can raise, and the number check every part shares."""
+
 from __future__ import annotations
 
 import difflib

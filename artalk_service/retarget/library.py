@@ -7,6 +7,7 @@ A file that no longer parses keeps its last good map and the reason is logged, s
 half-saved edit never takes a character's face away. Sessions keep the map object
 they started with, so a reload never changes a running session.
 """
+
 from __future__ import annotations
 
 import logging
@@ -24,8 +25,9 @@ MAP_SUFFIXES = (".json", ".yaml", ".yml")
 
 
 class MapLibrary:
-    def __init__(self, layout: MotionLayout, folder: Path | None = None,
-                 builtin: dict[str, RetargetMap] = PRESETS) -> None:
+    def __init__(
+        self, layout: MotionLayout, folder: Path | None = None, builtin: dict[str, RetargetMap] = PRESETS
+    ) -> None:
         self.layout = layout
         self.folder = folder
         self._builtin = builtin

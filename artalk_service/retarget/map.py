@@ -11,6 +11,7 @@ Smoothing is a one-pole low-pass with a time constant in seconds; its memory liv
 in a RetargetState, one per session, so frames that arrive in blocks give the same
 values however they are split.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -86,16 +87,22 @@ class RetargetMap:
                 weights[self.layout.index(channel), j] += weight * target.gain
         clamps = [t.clamp or (-np.inf, np.inf) for t in self.targets]
         smoothing = [t.smoothing for t in self.targets] + [b.smoothing for b in self.bones for _ in range(3)]
-        object.__setattr__(self, "_compiled", {
-            "weights": weights,
-            "offset": np.array([t.offset for t in self.targets], dtype=np.float32),
-            "lo": np.array([lo for lo, _ in clamps], dtype=np.float32),
-            "hi": np.array([hi for _, hi in clamps], dtype=np.float32),
-            "curves": CurveBank([t.curve for t in self.targets]),
-            "bone_sources": np.array([self.layout.indices(b.sources) for b in self.bones], dtype=np.intp).reshape(-1),
-            "bone_gain": np.repeat([b.gain for b in self.bones], 3).astype(np.float32),
-            "time_constants": np.array(smoothing, dtype=np.float64),
-        })
+        object.__setattr__(
+            self,
+            "_compiled",
+            {
+                "weights": weights,
+                "offset": np.array([t.offset for t in self.targets], dtype=np.float32),
+                "lo": np.array([lo for lo, _ in clamps], dtype=np.float32),
+                "hi": np.array([hi for _, hi in clamps], dtype=np.float32),
+                "curves": CurveBank([t.curve for t in self.targets]),
+                "bone_sources": np.array([self.layout.indices(b.sources) for b in self.bones], dtype=np.intp).reshape(
+                    -1
+                ),
+                "bone_gain": np.repeat([b.gain for b in self.bones], 3).astype(np.float32),
+                "time_constants": np.array(smoothing, dtype=np.float64),
+            },
+        )
 
     @property
     def names(self) -> list[str]:
@@ -127,7 +134,7 @@ class RetargetMap:
         values = np.concatenate([targets, angles], axis=1).astype(np.float32)
         state.filter(values)
         n_targets = len(self.targets)
-        bones = [bone.values(values[:, n_targets + 3 * k: n_targets + 3 * k + 3]) for k, bone in enumerate(self.bones)]
+        bones = [bone.values(values[:, n_targets + 3 * k : n_targets + 3 * k + 3]) for k, bone in enumerate(self.bones)]
         return np.concatenate([values[:, :n_targets], *bones], axis=1).astype(np.float32, copy=False)
 
     def to_spec(self) -> dict:

@@ -6,6 +6,7 @@ a channel in the middle (JawOpen, HeadPitch) is its own mirror. Mirroring a
 rotation about the vertical or the forward axis reverses it, so yaw and roll
 weights change sign.
 """
+
 from __future__ import annotations
 
 import re

@@ -14,12 +14,14 @@ drops inherited ones. `mirror` adds a twin target of that name fed by the other
 side of the face; `swap_sides` mirrors every target. The published JSON Schema
 is schema.json beside this file; docs/retarget.md explains every key.
 """
+
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import yaml
 
@@ -35,8 +37,9 @@ TARGET_KEYS = ("name", "sources", "gain", "offset", "clamp", "curve", "smoothing
 BONE_KEYS = ("bone", "from", "convention", "output", "gain", "smoothing")
 
 
-def parse_map(text_or_dict: str | dict, layout: MotionLayout,
-              resolve_preset: Callable[[str], RetargetMap]) -> RetargetMap:
+def parse_map(
+    text_or_dict: str | dict, layout: MotionLayout, resolve_preset: Callable[[str], RetargetMap]
+) -> RetargetMap:
     """Parse and validate a whole map; raises RetargetError, never returns half a map.
 
     resolve_preset(name) returns the map `extends` names, or raises KeyError.
@@ -52,9 +55,12 @@ def parse_map(text_or_dict: str | dict, layout: MotionLayout,
     targets = _targets(_merge(base["targets"], _list(spec, "targets"), "name", removed), layout)
     if _flag(spec, "swap_sides"):
         targets = [replace(t, sources=mirror_sources(t.sources, layout)) for t in targets]
-    bones = [_bone(raw, i, layout) for i, raw in enumerate(_merge(base["bones"], _list(spec, "bones"), "bone", removed))]
-    result = RetargetMap(_text(spec, "name", "inline"), layout, tuple(targets), tuple(bones),
-                         _text(spec, "description", ""))
+    bones = [
+        _bone(raw, i, layout) for i, raw in enumerate(_merge(base["bones"], _list(spec, "bones"), "bone", removed))
+    ]
+    result = RetargetMap(
+        _text(spec, "name", "inline"), layout, tuple(targets), tuple(bones), _text(spec, "description", "")
+    )
     if not result.names:
         raise RetargetError("the map has no targets")
     _check_unique(result.names, "output channel")
@@ -100,8 +106,10 @@ def _removed(remove: Any, base: dict) -> set[str]:
     inherited = [t["name"] for t in base["targets"]] + [b["bone"] for b in base["bones"]]
     for name in remove:
         if name not in inherited:
-            raise RetargetError(f"'remove': {name!r} is not an inherited target or bone"
-                                + ("" if inherited else "; 'remove' needs 'extends'"))
+            raise RetargetError(
+                f"'remove': {name!r} is not an inherited target or bone"
+                + ("" if inherited else "; 'remove' needs 'extends'")
+            )
     return set(remove)
 
 
@@ -143,11 +151,19 @@ def _target(raw: Any, index: int, layout: MotionLayout) -> Target:
     sources = raw.get("sources")
     if not isinstance(sources, dict) or not sources:
         raise RetargetError(f"{where}: 'sources' must be a non-empty object of source channel -> weight")
-    weights = tuple((check_channel(channel, layout.channels, layout.name, where),
-                     finite(weight, f"{where}: weight of {channel!r}")) for channel, weight in sources.items())
-    return Target(raw["name"], weights, gain=finite(raw.get("gain", 1.0), f"{where}: gain"),
-                  offset=finite(raw.get("offset", 0.0), f"{where}: offset"), clamp=_clamp(raw.get("clamp"), where),
-                  curve=parse_curve(raw.get("curve"), where), smoothing=_smoothing(raw.get("smoothing", 0.0), where))
+    weights = tuple(
+        (check_channel(channel, layout.channels, layout.name, where), finite(weight, f"{where}: weight of {channel!r}"))
+        for channel, weight in sources.items()
+    )
+    return Target(
+        raw["name"],
+        weights,
+        gain=finite(raw.get("gain", 1.0), f"{where}: gain"),
+        offset=finite(raw.get("offset", 0.0), f"{where}: offset"),
+        clamp=_clamp(raw.get("clamp"), where),
+        curve=parse_curve(raw.get("curve"), where),
+        smoothing=_smoothing(raw.get("smoothing", 0.0), where),
+    )
 
 
 def _bone(raw: Any, index: int, layout: MotionLayout) -> Bone:
@@ -157,13 +173,15 @@ def _bone(raw: Any, index: int, layout: MotionLayout) -> Bone:
     _check_keys(raw, BONE_KEYS, where)
     sources = raw.get("from")
     if not isinstance(sources, list) or len(sources) != 3:
-        raise RetargetError(f"{where}: 'from' must be [yaw, pitch, roll] rotation channels, "
-                            f"e.g. ['HeadYaw', 'HeadPitch', 'HeadRoll']")
+        raise RetargetError(
+            f"{where}: 'from' must be [yaw, pitch, roll] rotation channels, e.g. ['HeadYaw', 'HeadPitch', 'HeadRoll']"
+        )
     for channel in sources:
         check_channel(channel, layout.channels, layout.name, where)
         if channel not in layout.rotation_channels:
-            raise RetargetError(f"{where}: {channel!r} is not a rotation channel; accepted: "
-                                f"{', '.join(layout.rotation_channels)}")
+            raise RetargetError(
+                f"{where}: {channel!r} is not a rotation channel; accepted: {', '.join(layout.rotation_channels)}"
+            )
     convention = raw.get("convention", "unity")
     if convention not in CONVENTIONS:
         raise RetargetError(f"{where}: unknown convention {convention!r}; accepted: {', '.join(CONVENTIONS)}")
@@ -172,8 +190,14 @@ def _bone(raw: Any, index: int, layout: MotionLayout) -> Bone:
         raise RetargetError(f"{where}: unknown output {output!r}; accepted: {', '.join(OUTPUTS)}")
     if output == "euler_degrees" and CONVENTIONS[convention].euler is None:
         raise RetargetError(f"{where}: {convention} rotations are quaternions only; use output 'quaternion'")
-    return Bone(raw["bone"], tuple(sources), convention, output, gain=finite(raw.get("gain", 1.0), f"{where}: gain"),
-                smoothing=_smoothing(raw.get("smoothing", 0.0), where))
+    return Bone(
+        raw["bone"],
+        tuple(sources),
+        convention,
+        output,
+        gain=finite(raw.get("gain", 1.0), f"{where}: gain"),
+        smoothing=_smoothing(raw.get("smoothing", 0.0), where),
+    )
 
 
 def _clamp(raw: Any, where: str) -> tuple[float, float] | None:

@@ -3,10 +3,11 @@
 The two ARKit presets rename every channel; the others are weighted sums with
 curves, written as JSON in presets/ so that technical artists can read and copy them.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from artalk_service.layout import ARKIT61, MotionLayout
 from artalk_service.retarget.map import RetargetMap, Target
@@ -17,9 +18,14 @@ PRESET_DIR = Path(__file__).resolve().parent / "presets"
 
 def _renamed(name: str, layout: MotionLayout, rename: Callable[[str], str], description: str) -> RetargetMap:
     rotations = set(layout.rotation_channels)
-    return RetargetMap(name, layout, tuple(
-        Target(rename(ch), ((ch, 1.0),), clamp=None if ch in rotations else (0.0, 1.0)) for ch in layout.channels),
-        description=description)
+    return RetargetMap(
+        name,
+        layout,
+        tuple(
+            Target(rename(ch), ((ch, 1.0),), clamp=None if ch in rotations else (0.0, 1.0)) for ch in layout.channels
+        ),
+        description=description,
+    )
 
 
 def _camel(name: str) -> str:
@@ -28,12 +34,20 @@ def _camel(name: str) -> str:
 
 def _load_builtin() -> dict[str, RetargetMap]:
     presets = {
-        "arkit61": _renamed("arkit61", ARKIT61, str,
-                            "Identity: the 52 ARKit blendshapes in PascalCase (Unreal, Live Link, MetaHuman), "
-                            "0-1, plus head and eye rotations in radians."),
-        "arkit_camel": _renamed("arkit_camel", ARKIT61, _camel,
-                                "The 52 ARKit blendshapes in Apple's camelCase (Apple, most Unity rigs), 0-1, "
-                                "plus head and eye rotations in radians (headYaw, ...)."),
+        "arkit61": _renamed(
+            "arkit61",
+            ARKIT61,
+            str,
+            "Identity: the 52 ARKit blendshapes in PascalCase (Unreal, Live Link, MetaHuman), "
+            "0-1, plus head and eye rotations in radians.",
+        ),
+        "arkit_camel": _renamed(
+            "arkit_camel",
+            ARKIT61,
+            _camel,
+            "The 52 ARKit blendshapes in Apple's camelCase (Apple, most Unity rigs), 0-1, "
+            "plus head and eye rotations in radians (headYaw, ...).",
+        ),
     }
     for path in sorted(PRESET_DIR.glob("*.json")):
         presets[path.stem] = parse_map(load_file(path), ARKIT61, presets.__getitem__)

@@ -12,6 +12,7 @@ channels, show in the bars only.
 
 Needs Pillow: `pip install artalk_service[preview]`.
 """
+
 from __future__ import annotations
 
 import re
@@ -32,28 +33,55 @@ def _sides(name: str, weights: dict[str, float]) -> dict[str, dict[str, float]]:
 # Normalised channel name (lower case, letters and digits only) -> face parameter weights.
 _VOCABULARY: dict[str, dict[str, float]] = {
     # ARKit, PascalCase or camelCase
-    "jawopen": {"open": 1.0}, "mouthclose": {"open": -1.0},
-    **_sides("mouthlowerdown", {"open": 0.3}), **_sides("mouthupperup", {"open": 0.2}),
-    "mouthfunnel": {"round": 0.8, "open": 0.2}, "mouthpucker": {"round": 1.0},
-    **_sides("mouthstretch", {"wide": 1.0}), **_sides("mouthsmile", {"smile": 1.0, "wide": 0.3}),
-    **_sides("mouthfrown", {"smile": -1.0}), **_sides("mouthpress", {"closed": 0.6}),
+    "jawopen": {"open": 1.0},
+    "mouthclose": {"open": -1.0},
+    **_sides("mouthlowerdown", {"open": 0.3}),
+    **_sides("mouthupperup", {"open": 0.2}),
+    "mouthfunnel": {"round": 0.8, "open": 0.2},
+    "mouthpucker": {"round": 1.0},
+    **_sides("mouthstretch", {"wide": 1.0}),
+    **_sides("mouthsmile", {"smile": 1.0, "wide": 0.3}),
+    **_sides("mouthfrown", {"smile": -1.0}),
+    **_sides("mouthpress", {"closed": 0.6}),
     "mouthrolllower": {"closed": 0.5},
-    "eyeblinkleft": {"blink_l": 1.0}, "eyeblinkright": {"blink_r": 1.0},
-    "browinnerup": {"brow": 0.6}, **_sides("browouterup", {"brow": 0.4}), **_sides("browdown", {"brow": -1.0}),
-    "headyaw": {"yaw": 1.0}, "headpitch": {"pitch": 1.0}, "headroll": {"roll": 1.0},
+    "eyeblinkleft": {"blink_l": 1.0},
+    "eyeblinkright": {"blink_r": 1.0},
+    "browinnerup": {"brow": 0.6},
+    **_sides("browouterup", {"brow": 0.4}),
+    **_sides("browdown", {"brow": -1.0}),
+    "headyaw": {"yaw": 1.0},
+    "headpitch": {"pitch": 1.0},
+    "headroll": {"roll": 1.0},
     # Oculus visemes (aa ih oh ou are shared with VRM)
-    "pp": {"closed": 1.0}, "ff": {"closed": 0.6, "open": 0.05}, "th": {"open": 0.2}, "dd": {"open": 0.15},
-    "kk": {"open": 0.2}, "ch": {"round": 0.5, "open": 0.1}, "ss": {"wide": 0.5, "open": 0.05},
-    "nn": {"open": 0.15}, "rr": {"round": 0.4, "open": 0.15}, "aa": {"open": 0.8},
-    "e": {"open": 0.45, "wide": 0.5}, "ih": {"open": 0.25, "wide": 0.6}, "oh": {"open": 0.5, "round": 0.6},
+    "pp": {"closed": 1.0},
+    "ff": {"closed": 0.6, "open": 0.05},
+    "th": {"open": 0.2},
+    "dd": {"open": 0.15},
+    "kk": {"open": 0.2},
+    "ch": {"round": 0.5, "open": 0.1},
+    "ss": {"wide": 0.5, "open": 0.05},
+    "nn": {"open": 0.15},
+    "rr": {"round": 0.4, "open": 0.15},
+    "aa": {"open": 0.8},
+    "e": {"open": 0.45, "wide": 0.5},
+    "ih": {"open": 0.25, "wide": 0.6},
+    "oh": {"open": 0.5, "round": 0.6},
     "ou": {"open": 0.15, "round": 1.0},
     # VRM expressions
-    "ee": {"open": 0.45, "wide": 0.5}, "blink": {"blink_l": 1.0, "blink_r": 1.0},
-    "blinkleft": {"blink_l": 1.0}, "blinkright": {"blink_r": 1.0}, "happy": {"smile": 1.0},
-    "angry": {"brow": -1.0}, "sad": {"brow": 0.5, "smile": -0.6}, "relaxed": {"smile": 0.4},
+    "ee": {"open": 0.45, "wide": 0.5},
+    "blink": {"blink_l": 1.0, "blink_r": 1.0},
+    "blinkleft": {"blink_l": 1.0},
+    "blinkright": {"blink_r": 1.0},
+    "happy": {"smile": 1.0},
+    "angry": {"brow": -1.0},
+    "sad": {"brow": 0.5, "smile": -0.6},
+    "relaxed": {"smile": 0.4},
     "surprised": {"brow": 1.0, "open": 0.3},
     # mouth_simple
-    "open": {"open": 1.0}, "wide": {"wide": 1.0}, "round": {"round": 1.0}, "closed": {"closed": 1.0},
+    "open": {"open": 1.0},
+    "wide": {"wide": 1.0},
+    "round": {"round": 1.0},
+    "closed": {"closed": 1.0},
 }
 _LIMITS = {"smile": (-1.0, 1.0), "brow": (-1.0, 1.0), "yaw": (-1.0, 1.0), "pitch": (-1.0, 1.0), "roll": (-1.0, 1.0)}
 
@@ -133,8 +161,14 @@ def _mouth(draw, mx: float, my: float, p: dict) -> None:
     if height < 7:
         draw.line([mx - width, my - lift, mx, my, mx + width, my - lift], fill=_LIP, width=5, joint="curve")
         return
-    outline = [(mx - width, my - lift), (mx - width / 2, my - height / 2), (mx + width / 2, my - height / 2),
-               (mx + width, my - lift), (mx + width / 2, my + height / 2), (mx - width / 2, my + height / 2)]
+    outline = [
+        (mx - width, my - lift),
+        (mx - width / 2, my - height / 2),
+        (mx + width / 2, my - height / 2),
+        (mx + width, my - lift),
+        (mx + width / 2, my + height / 2),
+        (mx - width / 2, my + height / 2),
+    ]
     draw.polygon(outline, fill=_MOUTH, outline=_LIP, width=5)
 
 
@@ -200,8 +234,22 @@ def _write_mp4(out: Path, frames: list, fps: int, wav: Path | None) -> None:
     if ffmpeg is None:
         raise SystemExit("writing .mp4 needs ffmpeg on PATH (apt-get install ffmpeg); .gif and .png need no more")
     w, h = frames[0].size
-    cmd = [ffmpeg, "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}",
-           "-r", str(fps), "-i", "-"]
+    cmd = [
+        ffmpeg,
+        "-loglevel",
+        "error",
+        "-y",
+        "-f",
+        "rawvideo",
+        "-pix_fmt",
+        "rgb24",
+        "-s",
+        f"{w}x{h}",
+        "-r",
+        str(fps),
+        "-i",
+        "-",
+    ]
     cmd += ["-i", str(wav), "-shortest"] if wav else []
     cmd += ["-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2", "-pix_fmt", "yuv420p", str(out)]
     subprocess.run(cmd, input=b"".join(f.tobytes() for f in frames), check=True)

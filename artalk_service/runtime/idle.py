@@ -4,18 +4,19 @@ A pure function of time since the idle period began (plus a seed), so that a sch
 can emit idle frames in blocks of any size at its own pace. It starts from the last
 face of the utterance before and eases it to rest (mouth shut) within a few frames.
 """
+
 from __future__ import annotations
 
 import numpy as np
 
-from artalk_service.data.upper_face import BLINK_AFTER_PEAK_S, blink_shape
+from artalk_service.blink_timing import BLINK_AFTER_PEAK_S, blink_shape
 from artalk_service.layout import BLINK_CHANNELS, HEAD_CHANNELS, MotionLayout
 
 EYE_CHANNELS = ("LeftEyeYaw", "LeftEyePitch", "RightEyeYaw", "RightEyePitch")
-EASE_S = 0.12           # time constant of the ease from the last spoken face to rest
+EASE_S = 0.12  # time constant of the ease from the last spoken face to rest
 BLINK_GAP_S = (2.0, 5.0)  # seconds between blinks, uniform
 HEAD_AMPLITUDE = 0.025  # radians, per head axis
-EYE_AMPLITUDE = 0.04    # radians
+EYE_AMPLITUDE = 0.04  # radians
 
 
 class IdleFace:

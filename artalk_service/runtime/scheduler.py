@@ -27,7 +27,10 @@ compute (the same budget the window deadlines give). Late frames are reported to
 scheduler's observer (the server's metrics).
 
 Faults stay in their session: when a batched model step raises, each session of the batch
-is computed alone, and only a session whose own windows still fail is ended (INTERNAL).
+is computed alone, and only a session whose own windows still fail is ended (a FAULT).
+
+A session the runtime gives up on gets a `Failed` event naming the `FailureKind`; the runtime
+says what happened, the server decides the status the client sees (server/status.py).
 
 The model thread never waits for a client. Backpressure is per session and bounded:
 - input: a handler stops reading the client's messages while more than
@@ -35,17 +38,20 @@ The model thread never waits for a client. Backpressure is per session and bound
   then slows the client down);
 - output: a session with more than `max_unsent_s` of frames its client has not read is
   paused (no compute is spent on it); paused for longer than `stall_timeout_s`, it is
-  ended with RESOURCE_EXHAUSTED and its state freed.
+  ended (CLIENT_TOO_SLOW) and its state freed.
 """
+
 from __future__ import annotations
 
 import asyncio
 import collections
+import enum
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from artalk_service.audio.formats import AudioFormatError
 from artalk_service.runtime.session import FrameBlock, Session, UtteranceEnd
@@ -59,12 +65,12 @@ class SchedulerConfig:
     # windows per model step; 0 = by device: 8 on CPU, where larger batches no longer lower the
     # cost per window (measured) but lengthen every step, 64 on GPU
     max_batch: int = 0
-    encode_ahead: int = 1             # speech-encode up to this many ready windows of one session per step
+    encode_ahead: int = 1  # speech-encode up to this many ready windows of one session per step
     max_input_backlog_s: float = 10.0  # audio accepted but not animated, per session, before reading pauses
-    max_unsent_s: float = 10.0        # frames not read by the client, per session, before it is paused
-    stall_timeout_s: float = 20.0     # paused that long: the session ends (RESOURCE_EXHAUSTED)
-    idle_lead_s: float = 0.1          # idle frames are sent this far ahead of the wall clock
-    stats_window: int = 4096          # model steps kept for statistics
+    max_unsent_s: float = 10.0  # frames not read by the client, per session, before it is paused
+    stall_timeout_s: float = 20.0  # paused that long: the session ends (CLIENT_TOO_SLOW)
+    idle_lead_s: float = 0.1  # idle frames are sent this far ahead of the wall clock
+    stats_window: int = 4096  # model steps kept for statistics
 
 
 class SchedulerObserver:
@@ -88,13 +94,21 @@ class Done:
     """end_of_audio handled: every frame and utterance end is out."""
 
 
-@dataclass
-class Failed:
-    """The session cannot go on; the handler ends the call with this status."""
+class FailureKind(enum.Enum):
+    """Why the runtime gave up on a session."""
 
-    code: str  # a grpc.StatusCode name
-    message: str
-    error: BaseException | None = None
+    BAD_AUDIO = enum.auto()  # the client's audio does not match its declared format
+    CLIENT_TOO_SLOW = enum.auto()  # the client left its frames unread for stall_timeout_s
+    SHUTTING_DOWN = enum.auto()  # the server ended every session to stop (end_all)
+    FAULT = enum.auto()  # a model step or session operation raised: a bug or a device error
+
+
+class Failed(Exception):
+    """The session cannot go on (its last event); an exception, so that the call's handler can raise it."""
+
+    def __init__(self, kind: FailureKind, message: str, error: BaseException | None = None) -> None:
+        super().__init__(message)
+        self.kind, self.error = kind, error  # error: what raised, for BAD_AUDIO and FAULT
 
 
 @dataclass
@@ -135,9 +149,9 @@ class SessionHandle:
         self.outbox: asyncio.Queue = asyncio.Queue()
         self.commands: collections.deque = collections.deque()
         # Each counter is written by one thread only, so none can lose an update.
-        self.produced = 0   # frames put in the outbox (model thread)
-        self.written = 0    # frames handed to gRPC (event loop)
-        self.queued_in = 0.0   # audio seconds queued (event loop)
+        self.produced = 0  # frames put in the outbox (model thread)
+        self.written = 0  # frames handed to gRPC (event loop)
+        self.queued_in = 0.0  # audio seconds queued (event loop)
         self.queued_out = 0.0  # ... and applied (model thread)
         self.backlog_s = 0.0  # audio seconds accepted but not yet animated (published by the model thread)
         self.closed = False
@@ -146,7 +160,7 @@ class SessionHandle:
         self.failure: Failed | None = None  # set when the scheduler gave up on the session
         self.paused_since: float | None = None
         self.clock = PlayoutClock()  # of the current utterance (model thread)
-        self.idle_wall0 = time.monotonic()   # wall time the current idle period began
+        self.idle_wall0 = time.monotonic()  # wall time the current idle period began
         # Utterances the client began, as the event loop saw them: each flush and cancel is
         # answered by one UtteranceEnd, and so is a last utterance with audio at end_of_audio.
         self.utterances_closed = 0
@@ -222,8 +236,9 @@ class SessionHandle:
 
 
 class Scheduler:
-    def __init__(self, model, config: SchedulerConfig = SchedulerConfig(),
-                 observer: SchedulerObserver = SchedulerObserver()) -> None:
+    def __init__(
+        self, model, config: SchedulerConfig = SchedulerConfig(), observer: SchedulerObserver = SchedulerObserver()
+    ) -> None:
         self.model = model
         self.config = config
         self.observer = observer
@@ -413,8 +428,11 @@ class Scheduler:
         if len(work) == 1:
             self._fail(work[0][0], err)
             return []
-        log.warning("a model step of %d sessions failed (%s); computing each session alone to find the faulty one",
-                    len(work), type(err).__name__)
+        log.warning(
+            "a model step of %d sessions failed (%s); computing each session alone to find the faulty one",
+            len(work),
+            type(err).__name__,
+        )
         computed = []
         for h, jobs in work:
             try:
@@ -449,9 +467,14 @@ class Scheduler:
 
     def _idle_wait(self) -> float | None:
         """Seconds until the next idle frame of any session is due (None: no idle session)."""
-        waits = [h.idle_wall0 + h.session._idle_sent / h.session.settings.output_fps
-                 - self.config.idle_lead_s - time.monotonic()
-                 for h in self._handles if h.session.idle and not h.pending_done]
+        waits = [
+            h.idle_wall0
+            + h.session._idle_sent / h.session.settings.output_fps
+            - self.config.idle_lead_s
+            - time.monotonic()
+            for h in self._handles
+            if h.session.idle and not h.pending_done
+        ]
         if any(h.paused for h in self._handles):
             waits.append(0.25)  # check stalled clients now and then
         return max(0.001, min(waits)) if waits else None
@@ -464,21 +487,28 @@ class Scheduler:
             h.paused_since = now
         elif now - h.paused_since > self.config.stall_timeout_s:
             unsent = (h.produced - h.written) / h.session.settings.output_fps
-            self._fail(h, None, "RESOURCE_EXHAUSTED",
-                       f"the client did not read {unsent:.1f} s of frames for {self.config.stall_timeout_s:g} s; "
-                       f"read the stream as fast as frames arrive")
+            self._end(
+                h,
+                Failed(
+                    FailureKind.CLIENT_TOO_SLOW,
+                    f"the client did not read {unsent:.1f} s of frames for "
+                    f"{self.config.stall_timeout_s:g} s; read the stream as fast as frames arrive",
+                ),
+            )
 
-    def end_all(self, code: str, message: str) -> None:
-        """End every session with this status (graceful shutdown; run it on the model thread)."""
+    def end_all(self, kind: FailureKind, message: str) -> None:
+        """End every session, as `kind` (graceful shutdown; run it on the model thread)."""
         for h in list(self._handles):
-            self._fail(h, None, code, message)
+            self._end(h, Failed(kind, message))
 
-    def _fail(self, h: SessionHandle, err: BaseException | None, code: str = "", message: str = "") -> None:
-        if not code:
-            code = "INVALID_ARGUMENT" if isinstance(err, AudioFormatError) else "INTERNAL"
-            message = str(err)
-        h.failure = Failed(code, message, err)
-        h.emit(h.failure)
+    def _fail(self, h: SessionHandle, err: Exception) -> None:
+        """End a session whose operation raised `err`."""
+        kind = FailureKind.BAD_AUDIO if isinstance(err, AudioFormatError) else FailureKind.FAULT
+        self._end(h, Failed(kind, str(err), err))
+
+    def _end(self, h: SessionHandle, failure: Failed) -> None:
+        h.failure = failure
+        h.emit(failure)
         h.commands.clear()
         h.closed = True
         self._remove(h)
@@ -493,5 +523,16 @@ def _resolve(future: asyncio.Future, result, error) -> None:
         future.set_result(result)
 
 
-__all__ = ["Scheduler", "SchedulerConfig", "SchedulerObserver", "SessionHandle", "PlayoutClock", "Echo", "Done",
-           "Failed", "UtteranceEnd", "StepStats"]
+__all__ = [
+    "Scheduler",
+    "SchedulerConfig",
+    "SchedulerObserver",
+    "SessionHandle",
+    "PlayoutClock",
+    "Echo",
+    "Done",
+    "Failed",
+    "FailureKind",
+    "UtteranceEnd",
+    "StepStats",
+]

@@ -9,6 +9,7 @@ Timeline: time codes are seconds since the session's first audio sample, plus, f
 session with idle_motion, the idle time emitted before it: each idle period advances the
 timeline so that the next utterance starts one frame period after the last idle frame.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ import numpy as np
 from artalk_service.audio import AudioFormat, AudioIngest
 from artalk_service.layout import BLINK_CHANNELS, HEAD_CHANNELS
 from artalk_service.retarget import RetargetMap
-from artalk_service.runtime.framerate import FrameRateConverter
+from artalk_service.retarget.framerate import FrameRateConverter
 from artalk_service.runtime.idle import IdleFace
 
 
@@ -84,7 +85,8 @@ class Session:
         self.stream = model.open_stream(settings.stream_options)
         self._ingest = AudioIngest(settings.audio_format, model.sample_rate)
         self._muted = model.layout.indices(
-            (() if settings.head_motion else HEAD_CHANNELS) + (() if settings.blinks else BLINK_CHANNELS))
+            (() if settings.head_motion else HEAD_CHANNELS) + (() if settings.blinks else BLINK_CHANNELS)
+        )
         self.totals = SessionTotals()
         self._offset = 0.0  # idle time inserted into the timeline so far
         self._utterance = self._new_utterance(0, 0)
@@ -135,9 +137,16 @@ class Session:
         self.stream.run_to_end()
         block, end = self.complete_finish()
         if first is not None:
-            block = first if block is None else FrameBlock(
-                block.utterance_index, np.concatenate([first.time_codes, block.time_codes]),
-                np.concatenate([first.values, block.values]), np.concatenate([first.native, block.native]))
+            block = (
+                first
+                if block is None
+                else FrameBlock(
+                    block.utterance_index,
+                    np.concatenate([first.time_codes, block.time_codes]),
+                    np.concatenate([first.values, block.values]),
+                    np.concatenate([first.native, block.native]),
+                )
+            )
         return block, end
 
     def begin_finish(self) -> FrameBlock | None:
@@ -182,14 +191,16 @@ class Session:
         times = self._utterance.start_time + t
         self._idle_sent += count
         self.totals.frames_sent += count
-        return FrameBlock(self._utterance.index, times, self.settings.retarget.apply(native, self._retarget_state),
-                          native, idle=True)
+        return FrameBlock(
+            self._utterance.index, times, self.settings.retarget.apply(native, self._retarget_state), native, idle=True
+        )
 
     # -- helpers
     def _end_utterance(self, cancelled: bool) -> UtteranceEnd:
         utt = self._utterance
-        end = UtteranceEnd(utt.index, utt.start_time, self.time_of_sample(utt.start_sample + utt.samples),
-                           utt.frames_sent, cancelled)
+        end = UtteranceEnd(
+            utt.index, utt.start_time, self.time_of_sample(utt.start_sample + utt.samples), utt.frames_sent, cancelled
+        )
         self.totals.utterances += 1
         self._absorb_idle()
         self._utterance = self._new_utterance(utt.index + 1, utt.start_sample + utt.samples)

@@ -1,4 +1,5 @@
 """Server assembly: model, scheduler, Animation service, health and reflection."""
+
 from __future__ import annotations
 
 import asyncio
@@ -16,7 +17,7 @@ from grpc_reflection.v1alpha import reflection
 
 from artalk_service.api.artalk.v1 import service_pb2, service_pb2_grpc
 from artalk_service.retarget import MapLibrary
-from artalk_service.runtime.scheduler import Scheduler, SchedulerConfig
+from artalk_service.runtime.scheduler import FailureKind, Scheduler, SchedulerConfig
 from artalk_service.server.calls import CallGuard
 from artalk_service.server.config import ServerConfig, validate
 from artalk_service.server.limits import SessionRate
@@ -56,9 +57,11 @@ class RunningServer:
             await asyncio.sleep(0.05)
         if self.scheduler.sessions:
             log.info("drain time over: ending %d sessions", self.scheduler.sessions)
-            await self.scheduler.call(self.scheduler.end_all, "UNAVAILABLE",
-                                      f"the server is shutting down and its drain time of {seconds:g} s is over; "
-                                      f"connect to another instance")
+            await self.scheduler.call(
+                self.scheduler.end_all,
+                FailureKind.SHUTTING_DOWN,
+                f"the server is shutting down and its drain time of {seconds:g} s is over; connect to another instance",
+            )
         await self.stop(grace=1.0)
 
     async def stop(self, grace: float | None = 5.0) -> None:
@@ -71,9 +74,13 @@ class RunningServer:
             self.metrics_endpoint.stop()
 
 
-async def start_server(model, config: ServerConfig = ServerConfig(),
-                       retarget_dir: Path | None = None, poll_seconds: float = 1.0,
-                       scheduler_config: SchedulerConfig = SchedulerConfig()) -> RunningServer:
+async def start_server(
+    model,
+    config: ServerConfig = ServerConfig(),
+    retarget_dir: Path | None = None,
+    poll_seconds: float = 1.0,
+    scheduler_config: SchedulerConfig = SchedulerConfig(),
+) -> RunningServer:
     """Start serving `model` as `config` says; config.port 0 picks a free port (returned).
 
     Maps in `retarget_dir` become presets and are re-read every `poll_seconds`
@@ -84,8 +91,10 @@ async def start_server(model, config: ServerConfig = ServerConfig(),
     tokens = load_tokens(config.auth, os.environ)
     maps = MapLibrary(model.layout, retarget_dir)
     maps.refresh()
-    options = [("grpc.max_receive_message_length", limits.max_message_bytes),
-               ("grpc.max_send_message_length", limits.max_message_bytes)]
+    options = [
+        ("grpc.max_receive_message_length", limits.max_message_bytes),
+        ("grpc.max_send_message_length", limits.max_message_bytes),
+    ]
     access = [AccessInterceptor(tokens, SessionRate(limits.sessions_per_minute_per_token))] if tokens else []
     metrics = ServerMetrics()
     # CallGuard first: it sees (and counts) every call's outcome, refusals by the others included.
@@ -96,8 +105,7 @@ async def start_server(model, config: ServerConfig = ServerConfig(),
     service_pb2_grpc.add_AnimationServicer_to_server(servicer, server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection(
-        (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+    reflection.enable_server_reflection((SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
     address = f"[{host}]:{port}" if ":" in host and not host.startswith("[") else f"{host}:{port}"  # IPv6
     if config.tls.enabled:
         bound = server.add_secure_port(address, server_credentials(config.tls))
@@ -108,9 +116,15 @@ async def start_server(model, config: ServerConfig = ServerConfig(),
     await server.start()
     for name in ("", SERVICE_NAME):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    log.info("artalk.v1 serving model %s on %s:%d (%s); %s, %s", model.model_id, host, bound, model.device,
-             ("mutual TLS" if config.tls.client_ca_file else "TLS") if config.tls.enabled else "plaintext",
-             f"{len(tokens)} bearer tokens" if tokens else "no authentication")
+    log.info(
+        "artalk.v1 serving model %s on %s:%d (%s); %s, %s",
+        model.model_id,
+        host,
+        bound,
+        model.device,
+        ("mutual TLS" if config.tls.client_ca_file else "TLS") if config.tls.enabled else "plaintext",
+        f"{len(tokens)} bearer tokens" if tokens else "no authentication",
+    )
     obs, endpoint = config.observability, None
     if obs.metrics_port is not None:
         endpoint = metrics.serve(obs.metrics_host, obs.metrics_port)
@@ -134,11 +148,15 @@ async def serve_forever(model, config: ServerConfig, retarget_dir: Path | None =
     # inference; pay it before the first session instead of in its first-frame latency.
     model.animate(np.zeros(2 * model.sample_rate, dtype=np.float32))
     running = await start_server(model, config, retarget_dir)
-    print(f"artalk-service listening on {config.host}:{running.port} (model {model.model_id}, device {model.device})",
-          flush=True)
+    print(
+        f"artalk-service listening on {config.host}:{running.port} (model {model.model_id}, device {model.device})",
+        flush=True,
+    )
     if running.metrics_port is not None:
-        print(f"artalk-service metrics on http://{config.observability.metrics_host}:{running.metrics_port}/metrics",
-              flush=True)
+        print(
+            f"artalk-service metrics on http://{config.observability.metrics_host}:{running.metrics_port}/metrics",
+            flush=True,
+        )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -5,16 +5,19 @@ ARTALK_<SECTION>_<KEY> environment variables, command-line flags. The file has
 the sections [server], [limits], [tls], [auth] and [observability]; keys are the
 field names below. See docs/operations.md and config/artalk.example.toml.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import ipaddress
 import math
-import tomllib
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
+
+import tomllib
 
 from artalk_service.server.limits import Limits
 
@@ -28,8 +31,8 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class TlsConfig:
-    cert_file: Path | None = None       # PEM server certificate chain; set with key_file to serve TLS
-    key_file: Path | None = None        # PEM private key of cert_file
+    cert_file: Path | None = None  # PEM server certificate chain; set with key_file to serve TLS
+    key_file: Path | None = None  # PEM private key of cert_file
     client_ca_file: Path | None = None  # set: mutual TLS, clients must present a certificate it signed
 
     @property
@@ -47,7 +50,7 @@ class AuthConfig:
 class ObservabilityConfig:
     metrics_port: int | None = None  # Prometheus /metrics over HTTP; None: off, 0: a free port
     metrics_host: str = "127.0.0.1"
-    log_format: str = "json"         # "json" (one object per line) or "text"
+    log_format: str = "json"  # "json" (one object per line) or "text"
 
 
 @dataclass(frozen=True)
@@ -55,7 +58,7 @@ class ServerConfig:
     host: str = "127.0.0.1"
     port: int = 50051
     allow_insecure_remote: bool = False  # serve a non-loopback address without TLS anyway
-    drain_seconds: float = 30.0          # on SIGTERM: how long in-flight utterances may finish
+    drain_seconds: float = 30.0  # on SIGTERM: how long in-flight utterances may finish
     limits: Limits = field(default_factory=Limits)
     tls: TlsConfig = field(default_factory=TlsConfig)
     auth: AuthConfig = field(default_factory=AuthConfig)
@@ -63,12 +66,18 @@ class ServerConfig:
 
 
 # Section name -> the dataclass holding its keys; [server] holds ServerConfig's own scalars.
-SECTIONS = {"server": ServerConfig, "limits": Limits, "tls": TlsConfig, "auth": AuthConfig,
-            "observability": ObservabilityConfig}
+SECTIONS = {
+    "server": ServerConfig,
+    "limits": Limits,
+    "tls": TlsConfig,
+    "auth": AuthConfig,
+    "observability": ObservabilityConfig,
+}
 
 
-def load_config(file: Path | None = None, env: Mapping[str, str] | None = None,
-                flags: Mapping[str, str] | None = None) -> ServerConfig:
+def load_config(
+    file: Path | None = None, env: Mapping[str, str] | None = None, flags: Mapping[str, str] | None = None
+) -> ServerConfig:
     """Defaults <- TOML `file` <- ARTALK_<SECTION>_<KEY> variables in `env` <- `flags`
     ({"section.key": text}); validated. Raises ConfigError."""
     values: dict[str, dict[str, Any]] = {name: {} for name in SECTIONS}
@@ -77,13 +86,14 @@ def load_config(file: Path | None = None, env: Mapping[str, str] | None = None,
     for name, text in (env or {}).items():
         section = next((s for s in SECTIONS if name.startswith(f"{ENV_PREFIX}{s.upper()}_")), None)
         if section is not None:  # other ARTALK_* variables (ARTALK_TOKENS) are not config keys
-            key = name[len(ENV_PREFIX) + len(section) + 1:].lower()
+            key = name[len(ENV_PREFIX) + len(section) + 1 :].lower()
             values[section][key] = _parse_text(section, key, text, f"environment variable {name}")
     for dotted, text in (flags or {}).items():
         section, _, key = dotted.partition(".")
         if section not in SECTIONS:
-            raise ConfigError(f"command line: unknown section {section!r} in {dotted!r}; "
-                              f"accepted: {', '.join(SECTIONS)}")
+            raise ConfigError(
+                f"command line: unknown section {section!r} in {dotted!r}; accepted: {', '.join(SECTIONS)}"
+            )
         values[section][key] = _parse_text(section, key, text, f"command line ({dotted})")
     sections = {name: SECTIONS[name](**values[name]) for name in SECTIONS if name != "server"}
     config = ServerConfig(**values["server"], **sections)
@@ -105,14 +115,17 @@ def validate(config: ServerConfig) -> None:
     if obs.log_format not in LOG_FORMATS:
         raise ConfigError(f"observability.log_format {obs.log_format!r} is unknown; accepted: {', '.join(LOG_FORMATS)}")
     if obs.metrics_port is not None and not 0 <= obs.metrics_port <= 65535:
-        raise ConfigError(f"observability.metrics_port {obs.metrics_port} is out of range; accepted: 0 to 65535, "
-                          f"or unset for no metrics endpoint")
+        raise ConfigError(
+            f"observability.metrics_port {obs.metrics_port} is out of range; accepted: 0 to 65535, "
+            f"or unset for no metrics endpoint"
+        )
     if not is_loopback(config.host) and not config.tls.enabled and not config.allow_insecure_remote:
         raise ConfigError(
             f"refusing to serve {config.host!r} without TLS: tokens and audio would cross the network in "
             f"clear text. Set tls.cert_file and tls.key_file (--tls-cert/--tls-key), bind a loopback address "
             f"(127.0.0.1, ::1, localhost), or pass --allow-insecure-remote (server.allow_insecure_remote) if "
-            f"something else encrypts the traffic")
+            f"something else encrypts the traffic"
+        )
 
 
 def is_loopback(host: str) -> bool:
@@ -131,11 +144,15 @@ def _validate_limits(limits: Limits) -> None:
         value = getattr(limits, f.name)
         rate = f.name == "sessions_per_minute_per_token"  # the one limit that may be 0 (off)
         if value < 0 or (value == 0 and not rate):
-            raise ConfigError(f"limits.{f.name} is {value:g}; accepted: a number above 0"
-                              + (", or 0 for no rate limit" if rate else ""))
+            raise ConfigError(
+                f"limits.{f.name} is {value:g}; accepted: a number above 0"
+                + (", or 0 for no rate limit" if rate else "")
+            )
     if limits.max_chunk_bytes > limits.max_message_bytes:
-        raise ConfigError(f"limits.max_chunk_bytes {limits.max_chunk_bytes} exceeds limits.max_message_bytes "
-                          f"{limits.max_message_bytes}; a chunk travels in one message")
+        raise ConfigError(
+            f"limits.max_chunk_bytes {limits.max_chunk_bytes} exceeds limits.max_message_bytes "
+            f"{limits.max_message_bytes}; a chunk travels in one message"
+        )
 
 
 def _validate_tls(tls: TlsConfig) -> None:
@@ -158,11 +175,16 @@ def _merge_file(values: dict[str, dict[str, Any]], file: Path) -> None:
         raise ConfigError(f"config file {file} is not valid TOML: {err}") from None
     for section, table in document.items():
         if section not in SECTIONS or not isinstance(table, dict):
-            home = [s for s in SECTIONS if section not in SECTIONS
-                    and section in {f.name for f in dataclasses.fields(SECTIONS[s])}]
-            raise ConfigError(f"config file {file}: {section!r} at the top level is not a section; accepted "
-                              f"sections: {', '.join(f'[{s}]' for s in SECTIONS)}"
-                              + (f" ({section!r} belongs in [{home[0]}])" if home else ""))
+            home = [
+                s
+                for s in SECTIONS
+                if section not in SECTIONS and section in {f.name for f in dataclasses.fields(SECTIONS[s])}
+            ]
+            raise ConfigError(
+                f"config file {file}: {section!r} at the top level is not a section; accepted "
+                f"sections: {', '.join(f'[{s}]' for s in SECTIONS)}"
+                + (f" ({section!r} belongs in [{home[0]}])" if home else "")
+            )
         for key, value in table.items():
             kind, _ = _key_type(section, key, f"config file {file}")
             if kind is Path and isinstance(value, str):  # relative to the file, not to the working folder
@@ -181,8 +203,7 @@ def _key_type(section: str, key: str, source: str) -> tuple[type, bool]:
 
 
 def _describe(kind: type) -> str:
-    return {bool: "true or false", int: "an integer", float: "a number", str: "a string",
-            Path: "a file path"}[kind]
+    return {bool: "true or false", int: "an integer", float: "a number", str: "a string", Path: "a file path"}[kind]
 
 
 def _check_typed(section: str, key: str, value: Any, kind: type, source: str) -> Any:
@@ -201,8 +222,16 @@ def _parse_text(section: str, key: str, text: str, source: str) -> Any:
         return None
     try:
         if kind is bool:
-            return {"true": True, "1": True, "yes": True, "on": True,
-                    "false": False, "0": False, "no": False, "off": False}[text.strip().lower()]
+            return {
+                "true": True,
+                "1": True,
+                "yes": True,
+                "on": True,
+                "false": False,
+                "0": False,
+                "no": False,
+                "off": False,
+            }[text.strip().lower()]
         value = kind(text)
     except (KeyError, ValueError):
         raise ConfigError(f"{source}: {section}.{key} = {text!r}: expected {_describe(kind)}") from None

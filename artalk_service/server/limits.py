@@ -1,4 +1,5 @@
 """Limits every request is checked against (reported by Describe), and the per-token session rate."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

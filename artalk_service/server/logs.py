@@ -6,6 +6,7 @@ A record may carry an `error_id` (`extra`), the id a client got with an INTERNAL
 Records hold what the code wrote in its message and nothing of the request: no audio, no
 tokens, no payloads.
 """
+
 from __future__ import annotations
 
 import contextvars
@@ -25,10 +26,28 @@ class SessionFilter(logging.Filter):
         return True
 
 
+class LevelFilter(logging.Filter):
+    """The service's own records (loggers artalk.*) from `level` up; third-party libraries'
+    from WARNING up, unless `level` is DEBUG. A library may set its own logger to INFO (the
+    ONNX optimiser does), so the handler decides, not the root logger."""
+
+    def __init__(self, level: int) -> None:
+        super().__init__()
+        self.level, self.others = level, level if level <= logging.DEBUG else max(level, logging.WARNING)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        own = record.name == "artalk" or record.name.startswith("artalk.")
+        return record.levelno >= (self.level if own else self.others)
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        entry = {"time": _utc(record.created), "level": record.levelname, "logger": record.name,
-                 "message": record.getMessage()}
+        entry = {
+            "time": _utc(record.created),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
         for key in ("session_id", "error_id"):
             if value := getattr(record, key, ""):
                 entry[key] = value
@@ -50,22 +69,45 @@ class TextFormatter(logging.Formatter):
 FORMATTERS = {"json": JsonFormatter, "text": TextFormatter}  # config.LOG_FORMATS
 
 
-def log_handler(log_format: str = "json", stream=None) -> logging.Handler:
-    """A handler writing records to `stream` (default stderr) in `log_format` ("json" or "text")."""
+def log_handler(log_format: str = "json", stream=None, level: int = logging.NOTSET) -> logging.Handler:
+    """A handler writing records to `stream` (default stderr) in `log_format` ("json" or "text"),
+    the service's own from `level` and third-party libraries' from WARNING (LevelFilter)."""
     handler = logging.StreamHandler(stream)
     handler.addFilter(SessionFilter())
+    handler.addFilter(LevelFilter(level))
     handler.setFormatter(FORMATTERS[log_format]())
     return handler
 
 
+def parse_level(level: str | int) -> int:
+    """ "debug", "INFO", 20 ... -> a logging level; ValueError names the accepted ones."""
+    if isinstance(level, int):
+        return level
+    value = logging.getLevelName(level.strip().upper())
+    if not isinstance(value, int):
+        raise ValueError(f"unknown log level {level!r}; accepted: debug, info, warning, error, critical")
+    return value
+
+
 def configure_logging(log_format: str = "json", level: str | int = "INFO") -> None:
-    """Route every log record to stderr in `log_format`."""
-    logging.basicConfig(level=level, handlers=[log_handler(log_format)], force=True)
+    """Route every log record to stderr in `log_format`: the service's own from `level`, other
+    libraries' from WARNING unless `level` is debug."""
+    level = parse_level(level)
+    logging.basicConfig(level=level, handlers=[log_handler(log_format, level=level)], force=True)
 
 
 def _utc(created: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(created)) + f".{int(created % 1 * 1000):03d}Z"
 
 
-__all__ = ["SESSION_ID", "FORMATTERS", "JsonFormatter", "TextFormatter", "SessionFilter", "log_handler",
-           "configure_logging"]
+__all__ = [
+    "SESSION_ID",
+    "FORMATTERS",
+    "JsonFormatter",
+    "LevelFilter",
+    "TextFormatter",
+    "SessionFilter",
+    "log_handler",
+    "parse_level",
+    "configure_logging",
+]

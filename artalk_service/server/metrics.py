@@ -5,6 +5,7 @@ in one process (tests, benchmarks) count separately. The model thread reports mo
 and late frames through the scheduler's observer hooks; the gRPC side counts sessions,
 frames sent and the status every call ended with (server/calls.py).
 """
+
 from __future__ import annotations
 
 import threading
@@ -26,19 +27,33 @@ class ServerMetrics(SchedulerObserver):
         r = self.registry
         self.active_sessions = Gauge("artalk_active_sessions", "Stream calls in progress", registry=r)
         self.sessions = Counter("artalk_sessions", "Stream sessions started (SessionConfig accepted)", registry=r)
-        self.frames_sent = Counter("artalk_frames_sent", "Animation frames handed to gRPC (Stream and AnimateClip; "
-                                   "idle frames included)", registry=r)
+        self.frames_sent = Counter(
+            "artalk_frames_sent",
+            "Animation frames handed to gRPC (Stream and AnimateClip; idle frames included)",
+            registry=r,
+        )
         self.late_frames = Counter(
-            "artalk_late_frames", "Utterance frames produced after their playout deadline: the utterance's first "
+            "artalk_late_frames",
+            "Utterance frames produced after their playout deadline: the utterance's first "
             "audio arrival (held back when audio arrives slower than real time) + the frame's time + the model's "
-            "algorithmic latency + one window period", registry=r)
+            "algorithmic latency + one window period",
+            registry=r,
+        )
         self.window_latency = Histogram(
-            "artalk_window_latency_seconds", "Duration of one model step: every window of the step's batch waits "
-            "this long for its frames", buckets=STEP_SECONDS_BUCKETS, registry=r)
-        self.batch_size = Histogram("artalk_batch_size", "Windows computed per model step (all sessions together)",
-                                    buckets=BATCH_BUCKETS, registry=r)
-        self.errors = Counter("artalk_errors", "Calls that ended with a status other than OK, by status code",
-                              ["code"], registry=r)
+            "artalk_window_latency_seconds",
+            "Duration of one model step: every window of the step's batch waits this long for its frames",
+            buckets=STEP_SECONDS_BUCKETS,
+            registry=r,
+        )
+        self.batch_size = Histogram(
+            "artalk_batch_size",
+            "Windows computed per model step (all sessions together)",
+            buckets=BATCH_BUCKETS,
+            registry=r,
+        )
+        self.errors = Counter(
+            "artalk_errors", "Calls that ended with a status other than OK, by status code", ["code"], registry=r
+        )
 
     # ---- scheduler hooks (model thread)
     def step(self, stats: StepStats) -> None:

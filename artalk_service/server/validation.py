@@ -1,83 +1,123 @@
-"""SessionConfig (proto) -> SessionSettings, or an InvalidRequest naming what is wrong."""
+"""Requests (proto) -> what they ask for (SessionSettings, a clip's audio), or a BadRequest naming what is wrong."""
+
 from __future__ import annotations
 
+import dataclasses
 import math
 import uuid
 
 import numpy as np
 
 from artalk_service.api.artalk.v1 import animation_pb2 as pb
+from artalk_service.audio import read_wav
 from artalk_service.audio.formats import AudioFormat, AudioFormatError, Encoding
 from artalk_service.model import StreamOptions
 from artalk_service.retarget import MapLibrary, RetargetError, RetargetMap
 from artalk_service.runtime.session import SessionSettings
 from artalk_service.server.limits import Limits
+from artalk_service.server.status import BadRequest
 
 ENCODINGS = {pb.AUDIO_ENCODING_PCM_S16LE: Encoding.PCM_S16LE, pb.AUDIO_ENCODING_FLOAT32_LE: Encoding.FLOAT32_LE}
 DEFAULT_RETARGET = "arkit61"
 
 
-class InvalidRequest(ValueError):
-    """Answered with INVALID_ARGUMENT and this message."""
-
-
 def audio_format_from_proto(fmt: pb.AudioFormat) -> AudioFormat:
     if fmt.encoding not in ENCODINGS:
-        raise InvalidRequest(
-            f"unsupported audio encoding {pb.AudioEncoding.Name(fmt.encoding) if fmt.encoding in pb.AudioEncoding.values() else fmt.encoding}; "
-            "accepted: AUDIO_ENCODING_PCM_S16LE or AUDIO_ENCODING_FLOAT32_LE")
+        name = pb.AudioEncoding.Name(fmt.encoding) if fmt.encoding in pb.AudioEncoding.values() else fmt.encoding
+        raise BadRequest(
+            f"unsupported audio encoding {name}; accepted: AUDIO_ENCODING_PCM_S16LE or AUDIO_ENCODING_FLOAT32_LE"
+        )
     try:
         return AudioFormat(ENCODINGS[fmt.encoding], fmt.sample_rate_hz, fmt.channels)
     except AudioFormatError as err:
-        raise InvalidRequest(f"audio_format: {err}") from None
+        raise BadRequest(f"audio_format: {err}") from None
 
 
-def settings_from_proto(config: pb.SessionConfig, model, limits: Limits, maps: MapLibrary, *,
-                        need_audio_format: bool = True) -> SessionSettings:
+def settings_from_proto(
+    config: pb.SessionConfig, model, limits: Limits, maps: MapLibrary, *, need_audio_format: bool = True
+) -> SessionSettings:
     fmt = audio_format_from_proto(config.audio_format) if need_audio_format or config.HasField("audio_format") else None
     output_fps = config.output_fps or model.layout.fps
     if output_fps > limits.max_output_fps:
-        raise InvalidRequest(f"output_fps {output_fps} is out of range; accepted: 1 to {limits.max_output_fps}, or 0 for native {model.layout.fps}")
+        raise BadRequest(
+            f"output_fps {output_fps} is out of range; accepted: 1 to {limits.max_output_fps}, "
+            f"or 0 for native {model.layout.fps}"
+        )
     for name, value in (("temperature", config.temperature), ("top_p", config.top_p), ("guidance", config.guidance)):
         if not math.isfinite(value):
-            raise InvalidRequest(f"{name} is {value}; accepted: a finite number")
+            raise BadRequest(f"{name} is {value}; accepted: a finite number")
     if not 0.0 <= config.temperature <= 2.0:
-        raise InvalidRequest(f"temperature {config.temperature} is out of range; accepted: 0 (greedy) to 2")
+        raise BadRequest(f"temperature {config.temperature} is out of range; accepted: 0 (greedy) to 2")
     if not 0.0 <= config.top_p <= 1.0:
-        raise InvalidRequest(f"top_p {config.top_p} is out of range; accepted: (0, 1], or 0 for off")
+        raise BadRequest(f"top_p {config.top_p} is out of range; accepted: (0, 1], or 0 for off")
     if config.guidance:
         try:
             model.check_guidance(config.guidance)
-        except ValueError:
-            raise InvalidRequest(f"guidance {config.guidance:g} is out of range; accepted: 0 (the model's default, "
-                                 f"{model.guidance:g}) or 1 (off) to {model.max_guidance:g}"
-                                 + ("" if model.guides else f" (model {model.model_id} was trained without guidance)")) from None
+        except ValueError:  # the model's one error for a guidance it cannot use
+            untrained = "" if model.guides else f" (model {model.model_id} was trained without guidance)"
+            raise BadRequest(
+                f"guidance {config.guidance:g} is out of range; accepted: 0 (the model's default, "
+                f"{model.guidance:g}) or 1 (off) to {model.max_guidance:g}{untrained}"
+            ) from None
     for name in ("session_id", "character_id"):
         if len(getattr(config, name)) > limits.max_id_chars:
-            raise InvalidRequest(f"{name} is longer than {limits.max_id_chars} characters")
+            raise BadRequest(f"{name} is longer than {limits.max_id_chars} characters")
     style_name, style = _style(config, model)
-    options = StreamOptions(style=style, seed=config.seed % 2**63, temperature=float(config.temperature),
-                            top_p=float(config.top_p) or 1.0, guidance=float(config.guidance) or None)
+    options = StreamOptions(
+        style=style,
+        seed=config.seed % 2**63,
+        temperature=float(config.temperature),
+        top_p=float(config.top_p) or 1.0,
+        guidance=float(config.guidance) or None,
+    )
     return SessionSettings(
-        audio_format=fmt, output_fps=output_fps, retarget=_retarget(config, maps), style_name=style_name,
+        audio_format=fmt,
+        output_fps=output_fps,
+        retarget=_retarget(config, maps),
+        style_name=style_name,
         stream_options=options,
         head_motion=config.head_motion if config.HasField("head_motion") else True,
         blinks=config.blinks if config.HasField("blinks") else True,
-        session_id=config.session_id or uuid.uuid4().hex, character_id=config.character_id,
-        include_native=config.include_native_motion, echo_audio=config.echo_audio,
-        idle_motion=config.idle_motion)
+        session_id=config.session_id or uuid.uuid4().hex,
+        character_id=config.character_id,
+        include_native=config.include_native_motion,
+        echo_audio=config.echo_audio,
+        idle_motion=config.idle_motion,
+    )
+
+
+def clip_from_proto(
+    request: pb.AnimateClipRequest, model, limits: Limits, maps: MapLibrary
+) -> tuple[SessionSettings, bytes]:
+    """An AnimateClipRequest -> its session's settings and its audio in settings.audio_format
+    (a WAV the server cannot read raises AudioFormatError)."""
+    which = request.WhichOneof("audio")
+    if which is None:
+        raise BadRequest(
+            "AnimateClipRequest needs audio: set `wav` (a WAV file) or `pcm` (raw samples in config.audio_format)"
+        )
+    settings = settings_from_proto(request.config, model, limits, maps, need_audio_format=which == "pcm")
+    data = request.pcm
+    if which == "wav":
+        data, fmt = read_wav(request.wav)
+        settings = dataclasses.replace(settings, audio_format=fmt)
+    seconds = settings.audio_format.seconds(len(data))
+    if seconds > limits.max_clip_seconds:
+        raise BadRequest(f"clip of {seconds:.1f} s exceeds the maximum of {limits.max_clip_seconds:g} s; use Stream")
+    return dataclasses.replace(settings, echo_audio=False, idle_motion=False), data
 
 
 def _retarget(config: pb.SessionConfig, maps: MapLibrary) -> RetargetMap:
     which = config.retarget.WhichOneof("source")
-    try:
-        if which == "inline_map":
+    if which == "inline_map":
+        try:
             return maps.parse(config.retarget.inline_map)
+        except RetargetError as err:
+            raise BadRequest(f"inline retarget map: {err}") from None
+    try:
         return maps.get(config.retarget.preset if which == "preset" else DEFAULT_RETARGET)
-    except KeyError as err:
-        raise InvalidRequest(err.args[0]) from None
-    except RetargetError as err:
-        raise InvalidRequest(f"inline retarget map: {err}") from None
+    except KeyError as err:  # no such preset, or its file is invalid: the message says which
+        raise BadRequest(err.args[0]) from None
 
 
 def _style(config: pb.SessionConfig, model) -> tuple[str, str | np.ndarray | None]:
@@ -85,7 +125,7 @@ def _style(config: pb.SessionConfig, model) -> tuple[str, str | np.ndarray | Non
     if which == "preset":
         name = config.style.preset
         if name not in model.style_presets:
-            raise InvalidRequest(f"unknown style preset {name!r}; available: {sorted(model.style_presets)}")
+            raise BadRequest(f"unknown style preset {name!r}; available: {sorted(model.style_presets)}")
         return name, name
     if which == "reference_clip":
         return "reference_clip", _clip(config.style.reference_clip, model)
@@ -95,14 +135,18 @@ def _style(config: pb.SessionConfig, model) -> tuple[str, str | np.ndarray | Non
 def _clip(clip: pb.MotionClip, model) -> np.ndarray:
     layout = model.layout
     if clip.layout != layout.name:
-        raise InvalidRequest(f"reference_clip.layout {clip.layout!r} does not match the model's layout {layout.name!r}")
+        raise BadRequest(f"reference_clip.layout {clip.layout!r} does not match the model's layout {layout.name!r}")
     if clip.fps != layout.fps:
-        raise InvalidRequest(f"reference_clip.fps {clip.fps} must be the layout's native {layout.fps}")
+        raise BadRequest(f"reference_clip.fps {clip.fps} must be the layout's native {layout.fps}")
     if clip.num_channels != layout.num_channels:
-        raise InvalidRequest(f"reference_clip.num_channels {clip.num_channels} must be {layout.num_channels} for {layout.name}")
+        raise BadRequest(
+            f"reference_clip.num_channels {clip.num_channels} must be {layout.num_channels} for {layout.name}"
+        )
     values = np.asarray(clip.values, dtype=np.float32)
     if values.size == 0 or values.size % layout.num_channels:
-        raise InvalidRequest(f"reference_clip.values must hold whole frames of {layout.num_channels} values (got {values.size})")
+        raise BadRequest(
+            f"reference_clip.values must hold whole frames of {layout.num_channels} values (got {values.size})"
+        )
     if not np.isfinite(values).all():
-        raise InvalidRequest("reference_clip.values contains NaN or Inf; accepted: finite numbers")
+        raise BadRequest("reference_clip.values contains NaN or Inf; accepted: finite numbers")
     return values.reshape(-1, layout.num_channels)

@@ -6,9 +6,11 @@
 `vq` trains the motion autoencoder (stage 1) and writes <out>/autoencoder.pt; `ar` trains
 the speech adapter, style encoder and AR transformer over scales on the frozen autoencoder
 and writes <out>/model.safetensors (EMA weights, style presets). `--install` copies it to
-the bundled default model with its config.json (`artalk-train install --out RUN` does only that). Configs are JSON or YAML: `base: default|tiny`
-plus overrides of any TrainConfig field (configs/tiny.yaml trains in under 2 minutes).
+the bundled default model with its config.json (`artalk-train install --out RUN` does only
+that). Configs are JSON or YAML: `base: default|tiny` plus overrides of any TrainConfig
+field (configs/tiny.yaml trains in under 2 minutes).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -49,21 +51,36 @@ def install(run: Path, cfg: TrainConfig, target: Path | None = None, guidance: f
     target = target or default_model_path()
     target.parent.mkdir(parents=True, exist_ok=True)
     from ..model import MotionModel
+
     model = MotionModel.load(run / "model.safetensors")
     if guidance is not None:
         model.guidance = model.check_guidance(guidance)
     model.save(target)
-    (target.parent / "config.json").write_text(json.dumps(
-        {"model_id": model.model_id, "guidance": model.guidance, "model": cfg.model.to_dict(),
-         "style_presets": sorted(model.style_presets), "train": cfg.to_dict()}, indent=2) + "\n")
+    (target.parent / "config.json").write_text(
+        json.dumps(
+            {
+                "model_id": model.model_id,
+                "guidance": model.guidance,
+                "model": cfg.model.to_dict(),
+                "style_presets": sorted(model.style_presets),
+                "train": cfg.to_dict(),
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     return target
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(prog="artalk-train", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("stage", choices=["vq", "ar", "install"],
-                   help="vq: motion autoencoder; ar: transformer over scales; install: bundle <out>/model.safetensors")
+    p = argparse.ArgumentParser(
+        prog="artalk-train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument(
+        "stage",
+        choices=["vq", "ar", "install"],
+        help="vq: motion autoencoder; ar: transformer over scales; install: bundle <out>/model.safetensors",
+    )
     p.add_argument("--config", help="JSON/YAML file or bundled name (default, tiny); default: default")
     p.add_argument("--corpus", help="corpus directory (artalk-data generate); needed by vq and ar")
     p.add_argument("--out", required=True, help="run directory (resumes from its last checkpoint)")
@@ -86,6 +103,7 @@ def main(argv: list[str] | None = None) -> None:
     cfg = load_config(args.config)
     if args.steps is not None:
         import dataclasses
+
         field = "autoencoder" if args.stage == "vq" else "transformer"
         cfg = dataclasses.replace(cfg, **{field: dataclasses.replace(getattr(cfg, field), steps=args.steps)})
     if args.threads:
@@ -94,20 +112,35 @@ def main(argv: list[str] | None = None) -> None:
     log = open_run(run, cfg)
 
     from ..data.dataset import iter_samples
+
     hours = cfg.max_hours if args.stage == "vq" else min(cfg.max_hours, cfg.ar_max_hours)
     train = WindowCorpus(iter_samples(args.corpus, "train"), cfg.model, hours)
     heldout = WindowCorpus(iter_samples(args.corpus, "heldout"), cfg.model, cfg.max_hours)
-    log({"stage": args.stage, "corpus": str(args.corpus), "train_hours": round(train.hours, 3),
-         "train_windows": len(train), "heldout_hours": round(heldout.hours, 3), "device": args.device,
-         "threads": torch.get_num_threads()})
+    log(
+        {
+            "stage": args.stage,
+            "corpus": str(args.corpus),
+            "train_hours": round(train.hours, 3),
+            "train_windows": len(train),
+            "heldout_hours": round(heldout.hours, 3),
+            "device": args.device,
+            "threads": torch.get_num_threads(),
+        }
+    )
     if args.stage == "vq":
         train_vq(cfg, train, heldout, run, args.device, log, not args.no_progress, args.stop_after)
     else:
         model = train_ar(cfg, train, heldout, run, args.device, log, not args.no_progress, args.stop_after)
         if model is None:
             return
-        log({"stage": "ar", "saved": str(run / "model.safetensors"), "model_id": model.model_id,
-             "presets": sorted(model.style_presets)})
+        log(
+            {
+                "stage": "ar",
+                "saved": str(run / "model.safetensors"),
+                "model_id": model.model_id,
+                "presets": sorted(model.style_presets),
+            }
+        )
         if args.install:
             log({"installed": str(install(run, cfg, guidance=args.guidance))})
 

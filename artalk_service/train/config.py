@@ -1,4 +1,5 @@
 """Training configuration: the model's config plus the two stages' optimisation settings."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -26,28 +27,28 @@ class TrainConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     autoencoder: StageConfig = field(default_factory=lambda: StageConfig(steps=4000, lr=1e-3))
     transformer: StageConfig = field(default_factory=lambda: StageConfig(steps=8000, lr=3e-4))
-    style_dropout: float = 0.1      # share of windows trained with the null style
-    max_hours: float = 20.0         # corpus hours held in memory per split
-    ar_max_hours: float = 20.0      # of those, the hours stage 2 trains on (its Whisper features are cached)
-    std_floor: float = 0.01         # channels that barely move are not blown up by normalisation
-    feature_cache_gb: float = 4.0   # frozen Whisper features kept between epochs (fp16)
+    style_dropout: float = 0.1  # share of windows trained with the null style
+    max_hours: float = 20.0  # corpus hours held in memory per split
+    ar_max_hours: float = 20.0  # of those, the hours stage 2 trains on (its Whisper features are cached)
+    std_floor: float = 0.01  # channels that barely move are not blown up by normalisation
+    feature_cache_gb: float = 4.0  # frozen Whisper features kept between epochs (fp16)
     eval_every: int = 500
     eval_windows: int = 256
     log_every: int = 50
     seed: int = 0
-    ema_decay: float = 0.999        # the averaged weights are what is evaluated, saved and installed
-    checkpoint_every: int = 250     # steps between resumable checkpoints (and model exports)
-    feature_dropout: float = 0.1    # dropout on the frozen Whisper features while training (regulariser)
-    lip_gap_weight: float = 0.0     # extra L1 on the lip opening (closures, open vowels) wherever motion
-                                    # is compared: stage 1, and stage 2's decoded-motion term
+    ema_decay: float = 0.999  # the averaged weights are what is evaluated, saved and installed
+    checkpoint_every: int = 250  # steps between resumable checkpoints (and model exports)
+    feature_dropout: float = 0.1  # dropout on the frozen Whisper features while training (regulariser)
+    lip_gap_weight: float = 0.0  # extra L1 on the lip opening (closures, open vowels) wherever motion
+    # is compared: stage 1, and stage 2's decoded-motion term
     phone_loss_weight: float = 0.0  # stage 2: auxiliary phone classification of the adapted speech
-                                    # features (needs model.speech.phone_classes)
+    # features (needs model.speech.phone_classes)
     bilabial_token_weight: float = 0.0  # stage 2: extra bit cross-entropy weight of the tokens over
-                                        # p/b/m frames (model.losses.TransformerLossWeights)
+    # p/b/m frames (model.losses.TransformerLossWeights)
     decoded_motion_weight: float = 0.0  # stage 2: the stage-1 motion loss on the motion decoded from the
-                                        # predicted (greedy, straight-through) bits
-    audio_dropout: float = 0.0      # stage 2: share of windows trained with the null audio condition
-                                    # (needs model.speech.null_audio; enables classifier-free guidance)
+    # predicted (greedy, straight-through) bits
+    audio_dropout: float = 0.0  # stage 2: share of windows trained with the null audio condition
+    # (needs model.speech.null_audio; enables classifier-free guidance)
     free_running_utterances: int = 4  # held-out utterances generated at each transformer evaluation
 
     def __post_init__(self) -> None:
@@ -58,11 +59,17 @@ class TrainConfig:
 
     @classmethod
     def tiny(cls) -> TrainConfig:
-        return cls(model=ModelConfig.tiny(),
-                   autoencoder=StageConfig(steps=20, batch_size=8, lr=1e-3, warmup_steps=2),
-                   transformer=StageConfig(steps=20, batch_size=8, lr=1e-3, warmup_steps=2),
-                   eval_every=10, eval_windows=16, log_every=5, checkpoint_every=10, max_hours=0.05,
-                   free_running_utterances=1)
+        return cls(
+            model=ModelConfig.tiny(),
+            autoencoder=StageConfig(steps=20, batch_size=8, lr=1e-3, warmup_steps=2),
+            transformer=StageConfig(steps=20, batch_size=8, lr=1e-3, warmup_steps=2),
+            eval_every=10,
+            eval_windows=16,
+            log_every=5,
+            checkpoint_every=10,
+            max_hours=0.05,
+            free_running_utterances=1,
+        )
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -1,8 +1,9 @@
 """Exponential moving average of trained weights: what gets evaluated, saved and installed."""
+
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 import torch
 import torch.nn as nn
@@ -16,8 +17,9 @@ class EMA:
 
     def __init__(self, modules: dict[str, nn.Module], decay: float):
         self.decay, self.updates = decay, 0
-        self.params = {f"{name}.{n}": p for name, m in modules.items()
-                       for n, p in m.named_parameters() if p.requires_grad}
+        self.params = {
+            f"{name}.{n}": p for name, m in modules.items() for n, p in m.named_parameters() if p.requires_grad
+        }
         self.shadow = {k: p.detach().clone() for k, p in self.params.items()}
 
     @torch.no_grad()

@@ -1,5 +1,6 @@
 """The pieces both training stages use (stages.py runs them): optimiser and schedule, the
 frozen Whisper feature cache, batches of normalised windows and styles, evaluations."""
+
 from __future__ import annotations
 
 import hashlib
@@ -13,8 +14,8 @@ from tqdm import tqdm
 from ..layout import get_layout
 from ..model import MotionModel, StreamOptions
 from ..model.artalk import ARTalk
-from ..model.losses import autoencoder_loss
 from .config import StageConfig
+from .losses import autoencoder_loss
 from .windows import WindowCorpus
 
 
@@ -23,8 +24,11 @@ def make_optimizer(modules: list[nn.Module], stage: StageConfig):
     params = [p for m in modules for p in m.parameters() if p.requires_grad]
     decay = [p for p in params if p.dim() >= 2]
     rest = [p for p in params if p.dim() < 2]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": stage.weight_decay},
-                             {"params": rest, "weight_decay": 0.0}], lr=stage.lr, betas=(0.9, 0.95))
+    opt = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": stage.weight_decay}, {"params": rest, "weight_decay": 0.0}],
+        lr=stage.lr,
+        betas=(0.9, 0.95),
+    )
 
     def schedule(step: int) -> float:
         if step < stage.warmup_steps:
@@ -48,7 +52,7 @@ class WhisperCache:
     """Frozen Whisper features per example, computed once and kept (fp16) up to a budget."""
 
     def __init__(self, net: ARTalk, corpus: WindowCorpus, budget_gb: float):
-        self.net, self.corpus, self.budget = net, corpus, budget_gb * 2 ** 30
+        self.net, self.corpus, self.budget = net, corpus, budget_gb * 2**30
         self.store: dict[tuple[int, int], torch.Tensor] = {}
         self.bytes = 0
 
@@ -58,7 +62,7 @@ class WhisperCache:
         todo = [i for i, k in enumerate(keys) if k not in found]
         device = self.net.motion_mean.device
         for i in tqdm(range(0, len(todo), chunk), desc="whisper features", disable=not progress):
-            part = todo[i: i + chunk]
+            part = todo[i : i + chunk]
             audio = torch.from_numpy(self.corpus.audio_contexts(examples[part])).to(device)
             for j, f in zip(part, self.net.speech.whisper_features(audio).half()):
                 found[keys[j]] = f
@@ -75,13 +79,19 @@ def _normalised_windows(net: ARTalk, corpus: WindowCorpus, examples: np.ndarray)
 
 def channel_groups(layout_name: str) -> dict[str, list[int]]:
     layout = get_layout(layout_name)
-    prefixes = {"mouth": ("Jaw", "Mouth", "Cheek", "Tongue"), "eyes": ("Eye",), "brows": ("Brow", "Nose"),
-                "head": ("Head",), "gaze": ("LeftEye", "RightEye")}
+    prefixes = {
+        "mouth": ("Jaw", "Mouth", "Cheek", "Tongue"),
+        "eyes": ("Eye",),
+        "brows": ("Brow", "Nose"),
+        "head": ("Head",),
+        "gaze": ("LeftEye", "RightEye"),
+    }
     return {g: [i for i, c in enumerate(layout.channels) if c.startswith(p)] for g, p in prefixes.items()}
 
 
 # -----------------------------------------------------------------------------
 # stage 1
+
 
 @torch.no_grad()
 def eval_autoencoder(net: ARTalk, corpus: WindowCorpus, examples: np.ndarray) -> dict:
@@ -89,7 +99,7 @@ def eval_autoencoder(net: ARTalk, corpus: WindowCorpus, examples: np.ndarray) ->
     x = _normalised_windows(net, corpus, examples)
     loss, parts = autoencoder_loss(net, x)
     recon = net.denormalize(net.autoencoder(x)[0])
-    error_BWC = (recon - net.denormalize(x[:, -net.config.window.frames:])).abs()
+    error_BWC = (recon - net.denormalize(x[:, -net.config.window.frames :])).abs()
     net.autoencoder.train()
     out = {"eval_loss": float(loss), **{f"eval_{k}": float(v) for k, v in parts.items()}}
     for group, idx in channel_groups(net.config.layout).items():
@@ -100,8 +110,10 @@ def eval_autoencoder(net: ARTalk, corpus: WindowCorpus, examples: np.ndarray) ->
 # -----------------------------------------------------------------------------
 # stage 2
 
-def style_batch(net: ARTalk, corpus: WindowCorpus, examples: np.ndarray, rng: np.random.Generator,
-                dropout: float) -> torch.Tensor:
+
+def style_batch(
+    net: ARTalk, corpus: WindowCorpus, examples: np.ndarray, rng: np.random.Generator, dropout: float
+) -> torch.Tensor:
     """Styles of reference clips of random length, some replaced by the null style."""
     max_frames = net.config.style.max_frames
     clips = corpus.style_clips(examples, rng, int(rng.integers(max_frames // 2, max_frames + 1)))
@@ -124,6 +136,7 @@ def free_running_error(net: ARTalk, corpus: WindowCorpus, utterances: int) -> di
 
 # -----------------------------------------------------------------------------
 # both stages
+
 
 def model_digest(net: ARTalk) -> str:
     h = hashlib.sha256()

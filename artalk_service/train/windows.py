@@ -6,27 +6,36 @@ pose inference starts from; the last frame repeated past its end), the audio con
 of window w (`WindowConfig.audio_span`, silence outside the utterance, as a stream
 sees it) and a style reference clip from another utterance of the same style.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Iterable, Protocol
+from collections.abc import Iterable
+from typing import Protocol
 
 import numpy as np
+
+from artalk_service.timebase import FRAME_SAMPLES, SAMPLE_RATE
 
 from ..model.config import ModelConfig
 from ..model.stream import utterance_samples
 
 
 class Sample(Protocol):
-    audio: np.ndarray   # (S,) float32 at 16 kHz
+    audio: np.ndarray  # (S,) float32 at 16 kHz
     motion: np.ndarray  # (T, channels) float32 at 25 fps, T = ceil(S / 640)
     phones: np.ndarray  # (T,) phone ids (data.phones.PHONES, 0 = silence) per motion frame
     style: str
 
 
 class WindowCorpus:
-    def __init__(self, samples: Iterable[Sample], config: ModelConfig, max_hours: float = float("inf"),
-                 frame_samples: int = 640):
+    def __init__(
+        self,
+        samples: Iterable[Sample],
+        config: ModelConfig,
+        max_hours: float = float("inf"),
+        frame_samples: int = FRAME_SAMPLES,
+    ):
         self.config, self.frame_samples = config, frame_samples
         self.audio, self.motion, self.phones, self.styles = [], [], [], []
         seconds = 0.0
@@ -39,7 +48,7 @@ class WindowCorpus:
             self.motion.append(np.asarray(sample.motion, np.float32))
             self.phones.append(np.asarray(sample.phones, np.int64))
             self.styles.append(sample.style)
-            seconds += len(sample.audio) / 16000
+            seconds += len(sample.audio) / SAMPLE_RATE
         if not self.audio:
             raise ValueError("no samples")
         self.hours = seconds / 3600
@@ -72,8 +81,12 @@ class WindowCorpus:
 
     def audio_contexts(self, examples: np.ndarray) -> np.ndarray:
         """(B, context samples) speech encoder inputs."""
-        return np.stack([utterance_samples(self.audio[u], *self.config.window.audio_span(int(w), self.frame_samples))
-                         for u, w in examples])
+        return np.stack(
+            [
+                utterance_samples(self.audio[u], *self.config.window.audio_span(int(w), self.frame_samples))
+                for u, w in examples
+            ]
+        )
 
     def phone_labels(self, examples: np.ndarray) -> np.ndarray:
         """(B, context_frames * 2) the phone of every 50 Hz speech feature frame of the
@@ -94,7 +107,7 @@ class WindowCorpus:
             pool = [v for v in self.by_style[self.styles[u]] if v != u] or [u]
             m = self.motion[pool[rng.integers(len(pool))]]
             start = rng.integers(0, max(1, len(m) - frames + 1))
-            clip = m[start: start + frames]
+            clip = m[start : start + frames]
             out.append(np.concatenate([clip, np.repeat(clip[-1:], frames - len(clip), 0)]))
         return np.stack(out)
 
@@ -103,4 +116,4 @@ class WindowCorpus:
         u = max(self.by_style[style], key=lambda v: len(self.motion[v]))
         m, n = self.motion[u], self.config.style.max_frames
         start = max(0, (len(m) - n) // 2)
-        return m[start: start + n].copy()
+        return m[start : start + n].copy()

@@ -1,4 +1,5 @@
 """The artalk-client CLI against the real server."""
+
 import csv
 import json
 import math
@@ -13,8 +14,13 @@ from artalk_service.server.config import AuthConfig, ServerConfig, TlsConfig
 def cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     """The CLI in a subprocess; ARTALK_TOKEN only when `env` sets it."""
     base = {k: v for k, v in os.environ.items() if k != "ARTALK_TOKEN"}
-    return subprocess.run([sys.executable, "-m", "artalk_service.client.cli", *args],
-                          capture_output=True, text=True, timeout=300, env=base | (env or {}))
+    return subprocess.run(
+        [sys.executable, "-m", "artalk_service.client.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=base | (env or {}),
+    )
 
 
 def test_animate_json_and_csv(server, speech_wav, tmp_path):
@@ -28,7 +34,9 @@ def test_animate_json_and_csv(server, speech_wav, tmp_path):
     assert all(len(row) == 61 for row in result["frames"])
 
     out_csv = tmp_path / "out.csv"
-    done = cli("animate", str(speech_wav), "--out", str(out_csv), "--server", server.target, "--retarget", "arkit_camel")
+    done = cli(
+        "animate", str(speech_wav), "--out", str(out_csv), "--server", server.target, "--retarget", "arkit_camel"
+    )
     assert done.returncode == 0, done.stderr
     rows = list(csv.reader(out_csv.open()))
     assert rows[0][:3] == ["time", "eyeBlinkLeft", "eyeLookDownLeft"]
@@ -45,17 +53,31 @@ def test_realtime_reports_latency(server, speech_wav, tmp_path):
 def test_describe_and_errors(server, speech_wav, tmp_path):
     done = cli("describe", "--server", server.target)
     assert done.returncode == 0 and '"apiVersion": "artalk.v1"' in done.stdout
-    done = cli("animate", str(speech_wav), "--out", str(tmp_path / "o.json"), "--server", server.target, "--style", "nope")
+    done = cli(
+        "animate", str(speech_wav), "--out", str(tmp_path / "o.json"), "--server", server.target, "--style", "nope"
+    )
     assert done.returncode == 2 and "INVALID_ARGUMENT" in done.stderr and "unknown style preset" in done.stderr
 
 
 def test_mutual_tls_and_token(tiny_model, server_thread, certs, speech_wav, tmp_path):
     tokens = tmp_path / "tokens"
     tokens.write_text("cli-token-1\n")
-    srv = server_thread(tiny_model, ServerConfig(port=0, tls=TlsConfig(certs.server, certs.server_key, certs.ca),
-                                                 auth=AuthConfig(tokens_file=tokens)))
-    tls = ["--server", srv.target, "--tls-ca", str(certs.ca), "--tls-cert", str(certs.client),
-           "--tls-key", str(certs.client_key)]
+    srv = server_thread(
+        tiny_model,
+        ServerConfig(
+            port=0, tls=TlsConfig(certs.server, certs.server_key, certs.ca), auth=AuthConfig(tokens_file=tokens)
+        ),
+    )
+    tls = [
+        "--server",
+        srv.target,
+        "--tls-ca",
+        str(certs.ca),
+        "--tls-cert",
+        str(certs.client),
+        "--tls-key",
+        str(certs.client_key),
+    ]
     try:
         done = cli("describe", *tls, "--token", "cli-token-1")
         assert done.returncode == 0 and '"apiVersion": "artalk.v1"' in done.stdout, done.stderr

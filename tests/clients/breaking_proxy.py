@@ -5,6 +5,7 @@ connections are cut (both sockets shut down and closed) once `break_after_bytes`
 replies went through them; later ones are left alone. Loopback only, and it stops with
 stop() (threads are daemons with short timeouts).
 """
+
 from __future__ import annotations
 
 import socket
@@ -30,7 +31,7 @@ class BreakingProxy:
         while not self._stop.is_set():
             try:
                 client, _ = self._listener.accept()
-            except (socket.timeout, OSError):
+            except (TimeoutError, OSError):
                 continue
             upstream = socket.create_connection(self.upstream, timeout=10)
             upstream.settimeout(None)
@@ -52,8 +53,9 @@ class BreakingProxy:
 
 
 class _Pair:
-    def __init__(self, proxy: BreakingProxy, client: socket.socket, upstream: socket.socket,
-                 break_after: int | None) -> None:
+    def __init__(
+        self, proxy: BreakingProxy, client: socket.socket, upstream: socket.socket, break_after: int | None
+    ) -> None:
         self.proxy, self.client, self.upstream, self.break_after = proxy, client, upstream, break_after
         self.replied = 0
 

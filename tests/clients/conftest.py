@@ -1,12 +1,14 @@
-"""Fixtures of the engine-client tests: the native core's build, a proxy that breaks calls, and
-secured servers (the tiny untrained model: these tests compare clients and check refusals)."""
+"""Fixtures of the engine-client tests: the native core's build and the C ABI it exports, the Unity
+package's assemblies compiled with Mono, a proxy that breaks calls, and secured servers (the tiny
+untrained model: these tests compare clients and check refusals)."""
+
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
 from breaking_proxy import BreakingProxy
-from engine_clients import CppBuild, build_cpp
+from engine_clients import CppBuild, build_cpp, compile_unity_assemblies, exported_symbols, unity_assemblies
 
 from artalk_service.server.config import AuthConfig, ServerConfig, TlsConfig
 from artalk_service.server.limits import Limits
@@ -16,6 +18,19 @@ from artalk_service.server.limits import Limits
 def cpp_build() -> CppBuild:
     """clients/cpp built (Release) into build/clients/cpp; cached between runs."""
     return build_cpp()
+
+
+@pytest.fixture(scope="session")
+def c_abi(cpp_build) -> set[str]:
+    """The functions libartalk_client.so exports (test_cpp_core checks they are the header's, and nothing else)."""
+    return set(exported_symbols(cpp_build))
+
+
+@pytest.fixture(scope="session")
+def unity_dlls() -> dict[str, Path]:
+    """The Unity package's assemblies, each compiled from its asmdef's folder against its references
+    (and the UnityEngine stand-in unless noEngineReferences) into build/clients/csharp: name -> dll."""
+    return compile_unity_assemblies(unity_assemblies())
 
 
 @pytest.fixture
@@ -49,8 +64,12 @@ def serve(server_thread, model, **config):
 @pytest.fixture(scope="session")
 def tls_server(server_thread, tiny_model, certs, tokens_file):
     """TLS (a certificate for 127.0.0.1 and localhost, signed by certs.ca) and bearer tokens."""
-    yield from serve(server_thread, tiny_model, tls=TlsConfig(certs.server, certs.server_key),
-                     auth=AuthConfig(tokens_file=tokens_file))
+    yield from serve(
+        server_thread,
+        tiny_model,
+        tls=TlsConfig(certs.server, certs.server_key),
+        auth=AuthConfig(tokens_file=tokens_file),
+    )
 
 
 @pytest.fixture(scope="session")
@@ -68,5 +87,9 @@ def idle_server(server_thread, tiny_model):
 @pytest.fixture(scope="session")
 def rate_server(server_thread, tiny_model, tokens_file):
     """Bearer tokens, each allowed one session start a minute."""
-    yield from serve(server_thread, tiny_model, auth=AuthConfig(tokens_file=tokens_file),
-                     limits=Limits(sessions_per_minute_per_token=1))
+    yield from serve(
+        server_thread,
+        tiny_model,
+        auth=AuthConfig(tokens_file=tokens_file),
+        limits=Limits(sessions_per_minute_per_token=1),
+    )

@@ -6,26 +6,40 @@ cuts the first call), errors, and clean shutdown; and against secured servers: T
 bearer token, mutual TLS, refused tokens, a plaintext client at a TLS server, the idle
 timeout and the per-token session rate, none of which may turn into reconnect attempts.
 """
+
 from __future__ import annotations
 
 import subprocess
 
 import grpc
 import pytest
-from engine_clients import CPP_SOURCE, library_env
+from engine_clients import CPP_SOURCE, exported_symbols, header_functions, library_env
 
 from artalk_service.client import AnimationClient
 
-UNIT_CASES = ["jitter_interpolates", "jitter_late_and_release", "jitter_cut_and_gap", "jitter_prunes_history",
-              "abi_basics", "security_options", "unreachable_fails_fast_and_closes"]
-LIVE_CASES = ["live_frames", "live_flush", "live_cancel", "live_invalid_style_fails_without_retry",
-              "live_close_midstream"]
+UNIT_CASES = [
+    "jitter_interpolates",
+    "jitter_late_and_release",
+    "jitter_cut_and_gap",
+    "jitter_prunes_history",
+    "abi_basics",
+    "security_options",
+    "unreachable_fails_fast_and_closes",
+]
+LIVE_CASES = [
+    "live_frames",
+    "live_flush",
+    "live_cancel",
+    "live_invalid_style_fails_without_retry",
+    "live_close_midstream",
+]
 TLS_TOKEN_CASES = ["live_token_refused_without_retry", "live_plaintext_to_tls_fails_clearly", "live_tls_server_name"]
 
 
 def run_cases(build, *args: str) -> subprocess.CompletedProcess:
-    done = subprocess.run([str(build.tests), *args], capture_output=True, text=True, timeout=300,
-                          env=library_env(build))
+    done = subprocess.run(
+        [str(build.tests), *args], capture_output=True, text=True, timeout=300, env=library_env(build)
+    )
     print(done.stdout, done.stderr)
     return done
 
@@ -38,8 +52,12 @@ def assert_passed(done: subprocess.CompletedProcess, count: int = 1) -> None:
 def test_case_list_matches(cpp_build):
     """Every C++ case runs here: the binary's list and this file's lists agree."""
     listed = run_cases(cpp_build, "--list").stdout.split()
-    assert sorted(listed) == sorted(UNIT_CASES + LIVE_CASES + TLS_TOKEN_CASES + [
-        "live_reconnect", "live_idle_timeout_fails_without_retry", "live_rate_limit_honours_pushback"])
+    assert sorted(listed) == sorted(
+        UNIT_CASES
+        + LIVE_CASES
+        + TLS_TOKEN_CASES
+        + ["live_reconnect", "live_idle_timeout_fails_without_retry", "live_rate_limit_honours_pushback"]
+    )
 
 
 @pytest.mark.parametrize("case", UNIT_CASES)
@@ -53,26 +71,72 @@ def test_live(cpp_build, server, speech_wav, case):
 
 
 def test_live_reconnect(cpp_build, server, speech_wav, breaking_proxy):
-    done = run_cases(cpp_build, "--server", server.target, "--proxy", breaking_proxy.target,
-                     "--wav", str(speech_wav), "--case", "live_reconnect")
+    done = run_cases(
+        cpp_build,
+        "--server",
+        server.target,
+        "--proxy",
+        breaking_proxy.target,
+        "--wav",
+        str(speech_wav),
+        "--case",
+        "live_reconnect",
+    )
     assert_passed(done)
     assert breaking_proxy.broken == 1 and breaking_proxy.connections >= 2
 
 
 @pytest.mark.parametrize("case", ["live_frames", *TLS_TOKEN_CASES])
 def test_live_tls_with_token(cpp_build, tls_server, certs, token, speech_wav, case):
-    assert_passed(run_cases(cpp_build, "--server", tls_server.target, "--wav", str(speech_wav),
-                            "--tls-ca", str(certs.ca), "--token", token, "--case", case))
+    assert_passed(
+        run_cases(
+            cpp_build,
+            "--server",
+            tls_server.target,
+            "--wav",
+            str(speech_wav),
+            "--tls-ca",
+            str(certs.ca),
+            "--token",
+            token,
+            "--case",
+            case,
+        )
+    )
 
 
 def test_live_mutual_tls(cpp_build, mtls_server, certs, speech_wav):
-    assert_passed(run_cases(cpp_build, "--server", mtls_server.target, "--wav", str(speech_wav), "--tls-ca", str(certs.ca),
-                            "--tls-cert", str(certs.client), "--tls-key", str(certs.client_key), "--case", "live_frames"))
+    assert_passed(
+        run_cases(
+            cpp_build,
+            "--server",
+            mtls_server.target,
+            "--wav",
+            str(speech_wav),
+            "--tls-ca",
+            str(certs.ca),
+            "--tls-cert",
+            str(certs.client),
+            "--tls-key",
+            str(certs.client_key),
+            "--case",
+            "live_frames",
+        )
+    )
 
 
 def test_live_idle_timeout_fails_without_retry(cpp_build, idle_server, speech_wav):
-    assert_passed(run_cases(cpp_build, "--server", idle_server.target, "--wav", str(speech_wav),
-                            "--case", "live_idle_timeout_fails_without_retry"))
+    assert_passed(
+        run_cases(
+            cpp_build,
+            "--server",
+            idle_server.target,
+            "--wav",
+            str(speech_wav),
+            "--case",
+            "live_idle_timeout_fails_without_retry",
+        )
+    )
 
 
 def test_live_rate_limit_honours_pushback(cpp_build, rate_server, token, speech_wav):
@@ -81,27 +145,52 @@ def test_live_rate_limit_honours_pushback(cpp_build, rate_server, token, speech_
         with pytest.raises(grpc.RpcError) as refused:
             client.animate_wav(speech_wav, timeout=60)
         assert refused.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
-    assert_passed(run_cases(cpp_build, "--server", rate_server.target, "--wav", str(speech_wav), "--token", token,
-                            "--case", "live_rate_limit_honours_pushback"))
+    assert_passed(
+        run_cases(
+            cpp_build,
+            "--server",
+            rate_server.target,
+            "--wav",
+            str(speech_wav),
+            "--token",
+            token,
+            "--case",
+            "live_rate_limit_honours_pushback",
+        )
+    )
 
 
 def test_library_exports_only_the_c_abi(cpp_build):
     """No C++, gRPC or protobuf symbol leaks out to clash with an engine's own copies."""
-    done = subprocess.run(["nm", "-D", "--defined-only", str(cpp_build.library)], capture_output=True, text=True,
-                          check=True)
-    symbols = [line.split()[-1] for line in done.stdout.splitlines() if line.strip()]
-    assert symbols and all(s.startswith("artalk_") for s in symbols), [s for s in symbols if not s.startswith("artalk_")]
-    header = (CPP_SOURCE / "include" / "artalk_client.h").read_text()
-    declared = {line.split("ARTALK_CALL ")[1].split("(")[0] for line in header.splitlines() if "ARTALK_CALL artalk_" in line}
-    assert declared == set(symbols)
+    symbols = exported_symbols(cpp_build)
+    leaked = [s for s in symbols if not s.startswith("artalk_")]
+    assert symbols and not leaked, leaked
+    assert header_functions() == set(symbols)
 
 
 def test_header_is_plain_c(cpp_build, tmp_path):
     """artalk_client.h compiles as C99 on its own: no C++ type crosses the boundary."""
     source = tmp_path / "use.c"
-    source.write_text('#include "artalk_client.h"\nint main(void) { return artalk_abi_version() == ARTALK_ABI_VERSION ? 0 : 1; }\n')
+    source.write_text(
+        '#include "artalk_client.h"\nint main(void) { return artalk_abi_version() == ARTALK_ABI_VERSION ? 0 : 1; }\n'
+    )
     include = CPP_SOURCE / "include"
     exe = tmp_path / "use"
-    subprocess.run(["cc", "-std=c99", "-Wall", "-Werror", "-pedantic", f"-I{include}", str(source),
-                    f"-L{cpp_build.dir}", "-lartalk_client", "-o", str(exe)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "cc",
+            "-std=c99",
+            "-Wall",
+            "-Werror",
+            "-pedantic",
+            f"-I{include}",
+            str(source),
+            f"-L{cpp_build.dir}",
+            "-lartalk_client",
+            "-o",
+            str(exe),
+        ],
+        check=True,
+        capture_output=True,
+    )
     assert subprocess.run([str(exe)], env=library_env(cpp_build)).returncode == 0

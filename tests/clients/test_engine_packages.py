@@ -1,10 +1,12 @@
-"""The Unity package and the Unreal plugin are complete and consistent (they cannot be built here).
+"""What a game developer drops into a project is complete and consistent: manifests that parse and agree,
+assembly definitions, Unity .meta files, no committed binaries; the Unreal plugin (no engine here to build
+it) calling only functions the native library exports, its public headers free of third-party headers,
+and the CMake install step staging what its ThirdParty module reads.
 
-Checks what a game developer drops into a project: manifests, assembly definitions,
-Unity .meta files, no committed binaries, the P/Invoke declarations covering the whole
-C ABI, no third-party header in the plugin's public headers, and the CMake install step
-staging exactly the files the plugin's ThirdParty module expects.
+What the packages' code does is tested by running it: the Unity assemblies in test_csharp_abi.py and
+test_unity_components.py, the C ABI the Unreal component calls in test_cpp_core.py.
 """
+
 from __future__ import annotations
 
 import json
@@ -12,14 +14,7 @@ import re
 import subprocess
 
 import pytest
-from engine_clients import BUILD_DIR, CPP_SOURCE, ROOT, UNITY_PACKAGE, UNREAL_PLUGIN
-
-HEADER = CPP_SOURCE / "include" / "artalk_client.h"
-
-
-def c_abi_functions() -> set[str]:
-    return set(re.findall(r"ARTALK_CALL (artalk_\w+)\(", HEADER.read_text()))
-
+from engine_clients import BUILD_DIR, HEADER, ROOT, UNITY_PACKAGE, UNREAL_PLUGIN, header_constants, unity_assemblies
 
 # ---------------------------------------------------------------- Unity
 
@@ -34,10 +29,19 @@ def test_unity_manifest_and_samples_agree():
 
 
 def test_unity_assembly_definitions():
-    runtime = json.loads((UNITY_PACKAGE / "Runtime" / "Artalk.Face.asmdef").read_text())
-    assert runtime["name"] == "Artalk.Face" and not runtime["allowUnsafeCode"]
-    for asmdef in (UNITY_PACKAGE / "Samples~").rglob("*.asmdef"):
-        assert "Artalk.Face" in json.loads(asmdef.read_text())["references"], asmdef
+    """Runtime/Core is the engine-free assembly (noEngineReferences), the components' assembly and the
+    sample's reference it by name, and every reference names an assembly of the package."""
+    assemblies = unity_assemblies()
+    assert set(assemblies) == {"Artalk.Face.Core", "Artalk.Face", "Artalk.Face.Samples.Basic"}
+    core, runtime = assemblies["Artalk.Face.Core"], assemblies["Artalk.Face"]
+    assert core.asmdef.parent == UNITY_PACKAGE / "Runtime" / "Core" and core.engine_free and core.references == []
+    assert runtime.asmdef.parent == UNITY_PACKAGE / "Runtime" and not runtime.engine_free
+    assert runtime.references == ["Artalk.Face.Core"]
+    assert set(assemblies["Artalk.Face.Samples.Basic"].references) == {"Artalk.Face", "Artalk.Face.Core"}
+    for assembly in assemblies.values():
+        assert assembly.sources, f"{assembly.name} has no scripts"
+        assert not assembly.definition["allowUnsafeCode"], assembly.name
+        assert set(assembly.references) <= set(assemblies), assembly.name
 
 
 def test_unity_meta_files():
@@ -52,63 +56,37 @@ def test_unity_meta_files():
         guid = re.search(r"^guid: ([0-9a-f]{32})$", meta.read_text(), re.M).group(1)
         assert guid not in guids, f"{rel} and {guids.get(guid)} share a GUID"
         guids[guid] = rel
+        assert ("folderAsset: yes" in meta.read_text()) == path.is_dir(), f"{meta.name}: folderAsset"
     for meta in UNITY_PACKAGE.rglob("*.meta"):
         assert meta.with_name(meta.name[:-5]).exists(), f"orphan {meta}"
 
 
-def test_pinvoke_covers_the_whole_c_abi():
-    source = (UNITY_PACKAGE / "Runtime" / "ArtalkNative.cs").read_text()
-    declared = set(re.findall(r"static extern \S+ (artalk_\w+)\(", source))
-    assert declared == c_abi_functions()
-    assert all(lib == "Library" for lib in re.findall(r"\[DllImport\((\w+)", source))
-
-
 def test_no_native_binaries_are_committed_or_committable():
-    would_be = ["unity_sample/com.artalk.face/Plugins/Linux/x86_64/libartalk_client.so",
-                "unity_sample/com.artalk.face/Plugins/Windows/x86_64/artalk_client.dll",
-                "unreal_sample/ArtalkFace/Binaries/Win64/artalk_client.dll",
-                "unreal_sample/ArtalkFace/Intermediate/Build/x.obj",
-                "unreal_sample/ArtalkFace/Source/ThirdParty/ArtalkClient/lib/libartalk_client.so",
-                "build/clients/cpp/libartalk_client.so"]
+    would_be = [
+        "unity_sample/com.artalk.face/Plugins/Linux/x86_64/libartalk_client.so",
+        "unity_sample/com.artalk.face/Plugins/Windows/x86_64/artalk_client.dll",
+        "unreal_sample/ArtalkFace/Binaries/Win64/artalk_client.dll",
+        "unreal_sample/ArtalkFace/Intermediate/Build/x.obj",
+        "unreal_sample/ArtalkFace/Source/ThirdParty/ArtalkClient/lib/libartalk_client.so",
+        "build/clients/cpp/libartalk_client.so",
+    ]
     done = subprocess.run(["git", "check-ignore", "--no-index", *would_be], cwd=ROOT, capture_output=True, text=True)
     assert sorted(done.stdout.split()) == sorted(would_be)
-    tracked = subprocess.run(["git", "ls-files", "unity_sample", "unreal_sample", "clients"], cwd=ROOT,
-                             capture_output=True, text=True).stdout.split()
+    tracked = subprocess.run(
+        ["git", "ls-files", "unity_sample", "unreal_sample", "clients"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.split()
     assert not [t for t in tracked if t.endswith((".so", ".dll", ".dylib", ".lib", ".a", ".o"))]
 
 
-def test_engine_wrappers_expose_and_pass_every_security_setting():
-    """The Unity streamer and the Unreal component (neither can run here) take the TLS files, the server
-    name and the token, and hand them to the C functions that the live C# and C++ tests exercise."""
-    streamer = (UNITY_PACKAGE / "Runtime" / "ArtalkAudioStreamer.cs").read_text()
-    for field, option in [("useTls", "UseTls"), ("tlsCaFile", "TlsCaFile"), ("tlsCertFile", "TlsCertFile"),
-                          ("tlsKeyFile", "TlsKeyFile"), ("tlsServerName", "TlsServerName"), ("token", "Token")]:
-        assert re.search(rf"public (bool|string) {field}\b", streamer), field
-        assert re.search(rf"\b{option} = (UnderStreamingAssets\()?{field}\b", streamer), option
-    header = (UNREAL_PLUGIN / "Source" / "ArtalkFace" / "Public" / "ArtalkFaceComponent.h").read_text()
-    for prop in ["bUseTls", "TlsCaFile", "TlsCertFile", "TlsKeyFile", "TlsServerName", "Token"]:
-        assert re.search(rf'UPROPERTY\([^\n]*Category = "Artalk\|Security"[^\n]*\)\s+(bool|FString) {prop}\b', header), prop
-    component = (UNREAL_PLUGIN / "Source" / "ArtalkFace" / "Private" / "ArtalkFaceComponent.cpp").read_text()
-    assert re.search(r"artalk_config_set_tls\(Config, TCHAR_TO_UTF8\(\*Ca\), TCHAR_TO_UTF8\(\*Cert\), TCHAR_TO_UTF8\(\*Key\)\)",
-                     component)
-    assert "artalk_config_set_tls_server_name(Config, TCHAR_TO_UTF8(*TlsServerName))" in component
-    assert "artalk_config_set_token(Config, TCHAR_TO_UTF8(*Token))" in component
-
-
-def test_engine_wrappers_pass_the_guidance():
-    """Both engine components expose SessionConfig.guidance (0 = the model's default) and hand it
-    to artalk_config_set_guidance, which the live C# and C++ tests exercise."""
-    streamer = (UNITY_PACKAGE / "Runtime" / "ArtalkAudioStreamer.cs").read_text()
-    assert re.search(r"public float guidance = 0f;", streamer) and "Guidance = guidance" in streamer
-    session = (UNITY_PACKAGE / "Runtime" / "ArtalkSession.cs").read_text()
-    assert "artalk_config_set_guidance(config, o.Guidance)" in session
-    header = (UNREAL_PLUGIN / "Source" / "ArtalkFace" / "Public" / "ArtalkFaceComponent.h").read_text()
-    assert re.search(r'UPROPERTY\([^\n]*Category = "Artalk\|Service"[^\n]*\)\s+float Guidance = 0\.0f;', header)
-    component = (UNREAL_PLUGIN / "Source" / "ArtalkFace" / "Private" / "ArtalkFaceComponent.cpp").read_text()
-    assert "artalk_config_set_guidance(Config, Guidance) == ARTALK_OK" in component
-
-
 # ---------------------------------------------------------------- Unreal
+
+
+def unreal_sources() -> dict[str, str]:
+    return {
+        str(p.relative_to(UNREAL_PLUGIN)): p.read_text()
+        for p in sorted((UNREAL_PLUGIN / "Source" / "ArtalkFace").rglob("*"))
+        if p.suffix in (".h", ".cpp")
+    }
 
 
 def test_uplugin_modules_exist():
@@ -117,6 +95,17 @@ def test_uplugin_modules_exist():
     for module in plugin["Modules"]:
         assert module["Type"] == "Runtime"
         assert (UNREAL_PLUGIN / "Source" / module["Name"] / f"{module['Name']}.Build.cs").exists()
+
+
+def test_unreal_plugin_calls_only_exported_functions(c_abi):
+    """Every artalk_* function the plugin calls is one libartalk_client.so exports, and every ARTALK_*
+    constant it names is defined by artalk_client.h, so what the C ABI tests prove is what it links to."""
+    text = "\n".join(unreal_sources().values())
+    called = set(re.findall(r"\b(artalk_\w+)\s*\(", text))
+    assert {"artalk_config_create", "artalk_session_open", "artalk_session_sample", "artalk_session_close"} <= called
+    assert called <= c_abi, f"not exported: {sorted(called - c_abi)}"
+    constants = set(re.findall(r"\bARTALK_\w+", text))
+    assert constants and constants <= header_constants(), f"not in artalk_client.h: {constants - header_constants()}"
 
 
 def test_unreal_public_headers_carry_no_third_party_headers():
@@ -128,13 +117,16 @@ def test_unreal_public_headers_carry_no_third_party_headers():
         assert not bad, f"{header.name} includes {bad}"
 
 
-def test_unreal_build_rules():
+def test_unreal_module_depends_on_the_core_privately():
+    """The C core is an External module that only the plugin's Private/ code sees."""
     runtime = (UNREAL_PLUGIN / "Source" / "ArtalkFace" / "ArtalkFace.Build.cs").read_text()
     private = re.search(r"PrivateDependencyModuleNames\.AddRange\(([^;]+)\);", runtime).group(1)
     public = re.search(r"PublicDependencyModuleNames\.AddRange\(([^;]+)\);", runtime).group(1)
     assert '"ArtalkClient"' in private and "ArtalkClient" not in public
     third = (UNREAL_PLUGIN / "Source" / "ThirdParty" / "ArtalkClient" / "ArtalkClient.Build.cs").read_text()
     assert "ModuleType.External" in third
+    including = [name for name, text in unreal_sources().items() if '#include "artalk_client.h"' in text]
+    assert including and all(name.startswith("Source/ArtalkFace/Private/") for name in including), including
 
 
 def test_cmake_install_stages_what_the_plugin_expects(cpp_build, tmp_path):
@@ -146,7 +138,14 @@ def test_cmake_install_stages_what_the_plugin_expects(cpp_build, tmp_path):
     assert '"include"' in third and '"libartalk_client.so"' in third and '"artalk_client.dll"' in third
 
 
-@pytest.mark.parametrize("doc", ["docs/clients.md", "clients/cpp/README.md", "unity_sample/com.artalk.face/README.md",
-                                 "unreal_sample/ArtalkFace/README.md"])
+@pytest.mark.parametrize(
+    "doc",
+    [
+        "docs/clients.md",
+        "clients/cpp/README.md",
+        "unity_sample/com.artalk.face/README.md",
+        "unreal_sample/ArtalkFace/README.md",
+    ],
+)
 def test_docs_exist(doc):
     assert len((ROOT / doc).read_text()) > 500

@@ -5,10 +5,11 @@ import pytest
 
 from artalk_service.data.articulation import lip_gap
 from artalk_service.data.motion import build_motion
-from artalk_service.data.phones import PhoneSegment, frame_times, num_frames
+from artalk_service.data.phones import PhoneSegment, frame_times
 from artalk_service.data.prosody import from_phones
 from artalk_service.data.styles import STYLES
 from artalk_service.layout import ARKIT61
+from artalk_service.timebase import num_frames
 
 IDX = ARKIT61.index
 

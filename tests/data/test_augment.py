@@ -17,9 +17,7 @@ def speechlike(seconds=2.0, seed=0):
 
 def test_all_steps_keep_length_range_and_are_recorded():
     audio = speechlike()
-    out, applied = augment(
-        audio.astype(np.float32), np.random.default_rng(3), AugmentConfig(1, 1, 1, 0, 1, 1, 1)
-    )
+    out, applied = augment(audio.astype(np.float32), np.random.default_rng(3), AugmentConfig(1, 1, 1, 0, 1, 1, 1))
     assert out.shape == audio.shape and out.dtype == np.float32
     assert np.abs(out).max() <= 1 and np.isfinite(out).all()
     assert list(applied) == ["reverb", "eq", "band_limit", "resample", "noise", "gain"]

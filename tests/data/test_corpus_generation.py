@@ -10,9 +10,10 @@ import pytest
 
 from artalk_service.data.articulation import lip_gap
 from artalk_service.data.cli import main
-from artalk_service.data.corpus import CorpusConfig, generate, generate_shard
+from artalk_service.data.corpus import generate, generate_shard
 from artalk_service.data.dataset import iter_samples, load_manifest
 from artalk_service.data.phones import PHONE_ID, PHONES, frame_times
+from artalk_service.data.sample import CorpusConfig
 from artalk_service.data.styles import STYLES
 
 CONFIG = CorpusConfig(seed=5, shard_size=2)
@@ -100,9 +101,7 @@ def test_deterministic_by_seed(corpus, tmp_path):
     other = tmp_path / "other"
     other.mkdir()
     generate_shard(CorpusConfig(seed=6, shard_size=2), str(other), "train", 0)
-    assert not np.array_equal(
-        _arrays(other / "train-00000.npz")["motion"][:50], first["motion"][:50]
-    )
+    assert not np.array_equal(_arrays(other / "train-00000.npz")["motion"][:50], first["motion"][:50])
 
 
 def test_resume_skips_complete_shards_and_rewrites_partial_ones(corpus, tmp_path):

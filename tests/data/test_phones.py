@@ -12,9 +12,9 @@ from artalk_service.data.phones import (
     frame_labels,
     ipa_char_phones,
     ipa_to_phones,
-    num_frames,
     snap_to_length,
 )
+from artalk_service.timebase import num_frames
 
 
 def test_inventory_is_silence_plus_39_cmudict_phones():

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from artalk_service.data.styles import STYLES, StyleProfile, style_reference_clip
+from artalk_service.data.motion import style_reference_clip
+from artalk_service.data.styles import STYLES, StyleProfile
 from artalk_service.layout import ARKIT61
 
 IDX = ARKIT61.index
@@ -33,11 +34,7 @@ def test_styles_look_different():
     assert mean["sad"][IDX("MouthFrownLeft")] > mean["happy"][IDX("MouthFrownLeft")] + 0.15
     assert mean["angry"][IDX("BrowDownLeft")] > mean["neutral"][IDX("BrowDownLeft")] + 0.2
     assert mean["emphatic"][IDX("JawOpen")] > mean["sad"][IDX("JawOpen")] + 0.03
-    head = {
-        n: style_reference_clip(n)[:, IDX("HeadYaw") : IDX("HeadRoll") + 1].std() for n in STYLES
-    }
+    head = {n: style_reference_clip(n)[:, IDX("HeadYaw") : IDX("HeadRoll") + 1].std() for n in STYLES}
     assert head["emphatic"] > head["calm"]
     # the clip is really speech: the lips seal on the phrase's bilabials
-    assert any(
-        f[IDX("JawOpen")] - f[IDX("MouthClose")] < 0.01 for f in style_reference_clip("neutral")
-    )
+    assert any(f[IDX("JawOpen")] - f[IDX("MouthClose")] < 0.01 for f in style_reference_clip("neutral"))

@@ -22,9 +22,7 @@ def test_utterances_are_plain_sentences_and_deterministic():
 
 
 def test_cleaning_drops_attributions_and_code():
-    assert clean_fortune("Be kind to your friends.\n\t\t-- Anonymous") == (
-        "Be kind to your friends.",
-    )
+    assert clean_fortune("Be kind to your friends.\n\t\t-- Anonymous") == ("Be kind to your friends.",)
     assert clean_fortune('main() { printf("hi"); }') == ()
 
 

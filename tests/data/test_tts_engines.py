@@ -3,9 +3,10 @@
 import numpy as np
 import pytest
 
-from artalk_service.data.engines import SAMPLE_RATE, SpeakingParams, TimingMismatch, get_engine
+from artalk_service.data.engines import SpeakingParams, TimingMismatch, get_engine
 from artalk_service.data.engines.base import TIMING_TOLERANCE_S, check_timing
 from artalk_service.data.phones import SILENCE, PhoneSegment
+from artalk_service.timebase import SAMPLE_RATE
 
 TEXT = "Bob's big map, of course, was a puzzle. Five fools vowed to fix it!"
 # one fast and one slow setting per engine, on the voices that differ most

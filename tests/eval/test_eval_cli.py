@@ -1,4 +1,5 @@
 """artalk-eval end to end on a tiny corpus, with a tiny model and a 'real' recording."""
+
 import json
 import shutil
 import subprocess
@@ -6,7 +7,8 @@ import subprocess
 import numpy as np
 import pytest
 
-from artalk_service.data.corpus import CorpusConfig, generate
+from artalk_service.data.corpus import generate
+from artalk_service.data.sample import CorpusConfig
 from artalk_service.eval.cli import main
 from artalk_service.model import ModelConfig, MotionModel
 
@@ -25,11 +27,27 @@ def test_eval_writes_json_and_prints_a_table(corpus, tmp_path, capsys):
     model.save(path)
     real = tmp_path / "real"
     real.mkdir()
-    subprocess.run([shutil.which("flite"), "-voice", "slt", "-t", "map of the big boat", "-o", str(real / "a.wav")],
-                   check=True)
+    subprocess.run(
+        [shutil.which("flite"), "-voice", "slt", "-t", "map of the big boat", "-o", str(real / "a.wav")], check=True
+    )
     (real / "a.txt").write_text("map of the big boat\n")
-    main(["--model", str(path), "--data", corpus, "--clips", "3", "--real", str(real), "--styles",
-          "--style-clips", "1", "--out", str(tmp_path / "e.json")])
+    main(
+        [
+            "--model",
+            str(path),
+            "--data",
+            corpus,
+            "--clips",
+            "3",
+            "--real",
+            str(real),
+            "--styles",
+            "--style-clips",
+            "1",
+            "--out",
+            str(tmp_path / "e.json"),
+        ]
+    )
     report = json.loads((tmp_path / "e.json").read_text())
     assert set(report["heldout"]) == {"model", "energy_jaw", "recognised_phones", "autoencoder", "targets"}
     assert set(report["real"]) == {"model", "energy_jaw", "recognised_phones", "aligned_phones"}
@@ -42,6 +60,7 @@ def test_eval_writes_json_and_prints_a_table(corpus, tmp_path, capsys):
 
 def test_lag_diagnosis_takes_the_model_apart(corpus, tmp_path, capsys):
     from artalk_service.eval import lag
+
     model = MotionModel.untrained(ModelConfig.tiny())
     path = tmp_path / "m.safetensors"
     model.save(path)
@@ -57,6 +76,7 @@ def test_lag_by_position_reads_a_late_mouth_as_late():
     from artalk_service.eval.lag import lag_by_position
     from artalk_service.eval.metrics import Clip
     from artalk_service.layout import ARKIT61
+
     t = np.arange(200)
     ref = np.zeros((200, 61), np.float32)
     ref[:, ARKIT61.index("JawOpen")] = 0.3 + 0.2 * np.sin(2 * np.pi * t / 25)  # 1 Hz at 25 fps
@@ -72,6 +92,7 @@ def test_guidance_sweep_scores_each_scale_on_the_same_clips(corpus, tmp_path, ca
     import torch
 
     from artalk_service.eval import guidance
+
     tiny = ModelConfig.tiny()
     config = dataclasses.replace(tiny, speech=dataclasses.replace(tiny.speech, null_audio=True))
     model = MotionModel.untrained(config)
@@ -79,8 +100,9 @@ def test_guidance_sweep_scores_each_scale_on_the_same_clips(corpus, tmp_path, ca
         model.net.speech.null_features.normal_(generator=torch.Generator().manual_seed(1))
     path = tmp_path / "g.safetensors"
     model.save(path)
-    guidance.main(["--model", str(path), "--data", corpus, "--clips", "2", "--scales", "1,3",
-                   "--out", str(tmp_path / "g.json")])
+    guidance.main(
+        ["--model", str(path), "--data", corpus, "--clips", "2", "--scales", "1,3", "--out", str(tmp_path / "g.json")]
+    )
     report = json.loads((tmp_path / "g.json").read_text())
     assert list(report["heldout"]) == ["1", "3"]
     assert report["heldout"]["1"]["mouth_mean_err"] != report["heldout"]["3"]["mouth_mean_err"]

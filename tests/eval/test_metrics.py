@@ -1,4 +1,5 @@
 """Metrics and baselines on curves whose answers are known."""
+
 import subprocess
 
 import numpy as np
@@ -8,10 +9,18 @@ from artalk_service.data.phones import PhoneSegment
 from artalk_service.eval import baselines
 from artalk_service.eval.metrics import Clip, auc, blinks_per_minute, evaluate
 from artalk_service.layout import ARKIT61
+from artalk_service.timebase import num_frames
 
-SEGMENTS = (PhoneSegment("sil", 0.0, 0.3), PhoneSegment("m", 0.3, 0.4), PhoneSegment("aa", 0.4, 0.6),
-            PhoneSegment("p", 0.6, 0.68), PhoneSegment("uw", 0.68, 0.9), PhoneSegment("b", 0.9, 1.0),
-            PhoneSegment("iy", 1.0, 1.2), PhoneSegment("sil", 1.2, 1.6))
+SEGMENTS = (
+    PhoneSegment("sil", 0.0, 0.3),
+    PhoneSegment("m", 0.3, 0.4),
+    PhoneSegment("aa", 0.4, 0.6),
+    PhoneSegment("p", 0.6, 0.68),
+    PhoneSegment("uw", 0.68, 0.9),
+    PhoneSegment("b", 0.9, 1.0),
+    PhoneSegment("iy", 1.0, 1.2),
+    PhoneSegment("sil", 1.2, 1.6),
+)
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +70,7 @@ def test_auc_and_blinks():
     assert auc([2, 3], [1, 0]) == 1 and auc([1], [1]) == 0.5 and auc([0], [1]) == 0
     m = np.zeros((250, ARKIT61.num_channels), np.float32)  # 10 s, three blinks
     for start in (10, 100, 200):
-        m[start: start + 7, [ARKIT61.index("EyeBlinkLeft"), ARKIT61.index("EyeBlinkRight")]] = 1
+        m[start : start + 7, [ARKIT61.index("EyeBlinkLeft"), ARKIT61.index("EyeBlinkRight")]] = 1
     assert blinks_per_minute(m) == (3, 10.0)
 
 
@@ -76,9 +85,10 @@ TEXT = "please bring me the map of the big blue boat we could move over the wide
 
 
 def test_recogniser_and_aligner_find_bilabials(tmp_path):
-    from artalk_service.eval.cli import read_wav
+    from artalk_service.audio import load_wav_16k
+
     subprocess.run(["flite", "-voice", "slt", "-t", TEXT, "-o", str(tmp_path / "s.wav")], check=True)
-    audio = read_wav(tmp_path / "s.wav")
+    audio = load_wav_16k(tmp_path / "s.wav")
     aligned = baselines.align_phones(audio, TEXT)
     phones = [s.phone for s in aligned]
     assert phones.count("b") >= 3 and "m" in phones and "p" in phones
@@ -86,6 +96,6 @@ def test_recogniser_and_aligner_find_bilabials(tmp_path):
     recognised = baselines.recognise_phones(audio)
     assert sum(s.phone in ("p", "b", "m") for s in recognised) >= 3
     motion = baselines.recognised_phones_motion(audio)
-    assert motion.shape == (baselines.num_frames(audio), 61)
+    assert motion.shape == (num_frames(len(audio)), 61)
     with pytest.raises(baselines.AlignmentError):
         baselines.align_phones(np.zeros(16000, np.float32), "seven hundred and twelve elephants")

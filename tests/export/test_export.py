@@ -1,5 +1,6 @@
 """ONNX export: `artalk-export --tiny` as CI runs it, and the bundled model's parity on 20
 real speech clips (greedy codes identical, every output within its tolerance)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -7,19 +8,25 @@ import json
 import shutil
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import onnx
 import pytest
+import tomllib
 
 from artalk_service.export import default_onnx_dir, ensure_exported, read_manifest
 from artalk_service.export.parity import TOLERANCES, ParityFailed, check_parity
 from artalk_service.model import ModelConfig, MotionModel
 
 ROOT = Path(__file__).resolve().parents[2]
-GRAPHS = {"speech_encoder", "style_encoder", "token_embed", "transformer_step", "autoencoder_encoder",
-          "autoencoder_decoder"}
+GRAPHS = {
+    "speech_encoder",
+    "style_encoder",
+    "token_embed",
+    "transformer_step",
+    "autoencoder_encoder",
+    "autoencoder_decoder",
+}
 
 
 def manifest_of(folder: Path) -> dict:
@@ -29,8 +36,9 @@ def manifest_of(folder: Path) -> dict:
 def test_console_script_and_module_entry_point():
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
     assert scripts["artalk-export"] == "artalk_service.export.cli:main"
-    proc = subprocess.run([sys.executable, "-m", "artalk_service.export", "--help"], capture_output=True, text=True,
-                          timeout=60, cwd=ROOT)
+    proc = subprocess.run(
+        [sys.executable, "-m", "artalk_service.export", "--help"], capture_output=True, text=True, timeout=60, cwd=ROOT
+    )
     assert proc.returncode == 0 and "--tiny" in proc.stdout and "--out" in proc.stdout
 
 

@@ -1,5 +1,6 @@
 """Classifier-free guidance of the audio: a null audio condition trained by audio dropout,
 and generation that pushes each window's bits away from what the null audio predicts."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -9,13 +10,13 @@ import pytest
 import torch
 
 from artalk_service.export import export_model
+from artalk_service.export.onnx_backend import OnnxBackend
 from artalk_service.export.parity import greedy_codes
 from artalk_service.model import ModelConfig, MotionModel, StreamOptions
 from artalk_service.model.artalk import ARTalk
-from artalk_service.model.losses import code_targets, transformer_loss
-from artalk_service.model.onnx_backend import OnnxBackend
 from artalk_service.model.sampling import guide
 from artalk_service.train.config import TrainConfig
+from artalk_service.train.losses import code_targets, transformer_loss
 
 
 def guided_config() -> ModelConfig:
@@ -27,8 +28,9 @@ def guided_config() -> ModelConfig:
 def guided_model() -> MotionModel:
     model = MotionModel.untrained(guided_config(), seed=0, guidance=2.0)
     with torch.no_grad():  # an untrained null of zeros would still differ from speech; make it distinct
-        model.net.speech.null_features.copy_(torch.randn(model.net.speech.null_features.shape,
-                                                         generator=torch.Generator().manual_seed(1)))
+        model.net.speech.null_features.copy_(
+            torch.randn(model.net.speech.null_features.shape, generator=torch.Generator().manual_seed(1))
+        )
     return model
 
 
@@ -85,8 +87,9 @@ def test_onnx_export_guides_as_torch_does(guided_model, speechlike, tmp_path):
     assert on_onnx.guidance == 2.0
     np.testing.assert_array_equal(greedy_codes(on_onnx, speechlike)[0], greedy_codes(guided_model, speechlike)[0])
     for options in (StreamOptions(guidance=1.0), StreamOptions(guidance=3.0, temperature=0.7, seed=4)):
-        np.testing.assert_allclose(on_onnx.animate(speechlike, options), guided_model.animate(speechlike, options),
-                                   atol=1e-5)
+        np.testing.assert_allclose(
+            on_onnx.animate(speechlike, options), guided_model.animate(speechlike, options), atol=1e-5
+        )
 
 
 def test_audio_dropout_trains_the_null_audio_and_silences_the_speech():

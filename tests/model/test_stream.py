@@ -12,7 +12,7 @@ def stream_in_chunks(model, audio, options, rng, max_chunk=3000):
     frames, i = [], 0
     while i < audio.size:
         n = int(rng.integers(1, max_chunk))
-        stream.push_audio(audio[i: i + n])
+        stream.push_audio(audio[i : i + n])
         i += n
         if rng.random() < 0.7:
             frames.append(stream.process())
@@ -45,8 +45,10 @@ def test_greedy_and_seeded_sampling_are_deterministic(tiny_model, speechlike):
     greedy = tiny_model.animate(speechlike, StreamOptions(seed=1))
     lids = [i for i, c in enumerate(tiny_model.layout.channels) if c.startswith(("EyeBlink", "EyeWide"))]
     decoded = np.setdiff1d(np.arange(greedy.shape[1]), lids)  # greedy decoding draws nothing: the seed
-    np.testing.assert_array_equal(greedy[:, decoded],          # only times the blinks (model/blinks.py)
-                                  tiny_model.animate(speechlike, StreamOptions(seed=2))[:, decoded])
+    np.testing.assert_array_equal(
+        greedy[:, decoded],  # only times the blinks (model/blinks.py)
+        tiny_model.animate(speechlike, StreamOptions(seed=2))[:, decoded],
+    )
     sampled = StreamOptions(temperature=1.5, seed=3)
     a = tiny_model.animate(speechlike, sampled)
     np.testing.assert_array_equal(a, tiny_model.animate(speechlike, sampled))
@@ -59,7 +61,7 @@ def test_windows_are_handed_out_one_at_a_time(tiny_model, speechlike):
     stream = tiny_model.open_stream(StreamOptions())
     stream.push_audio(speechlike[: (W + L) * 640 - 1])
     assert stream.ready_jobs() == []
-    stream.push_audio(speechlike[(W + L) * 640 - 1:])
+    stream.push_audio(speechlike[(W + L) * 640 - 1 :])
     jobs = stream.ready_jobs()
     assert len(jobs) == 1 and stream.ready_jobs() == []  # the next waits for this one
     tiny_model.run_windows(jobs)
@@ -145,7 +147,7 @@ def test_inference_conditions_equal_the_training_path(tiny_model, speechlike):
     the values equal tf.modulations(token_conditions(speech.adapt(whisper_features(audio))))."""
     net = tiny_model.net
     S = tiny_model.config.window.context_frames * 640
-    audio = torch.from_numpy(np.stack([speechlike[:S], speechlike[S: 2 * S], np.zeros(S, np.float32)]))
+    audio = torch.from_numpy(np.stack([speechlike[:S], speechlike[S : 2 * S], np.zeros(S, np.float32)]))
     with torch.inference_mode():
         fast = net.conditions(audio)
         full = net.transformer.modulations(net.token_conditions(net.speech.adapt(net.speech.whisper_features(audio))))
@@ -178,12 +180,6 @@ def test_frame_features_are_centred_on_the_frames(centred):
     torch.testing.assert_close(net.frame_features(rows)[0, :, 0], expected)
 
 
-def test_pipelined_animate_equals_animate(tiny_model, speechlike):
-    for options in (StreamOptions(), StreamOptions(temperature=1.0, seed=2)):
-        np.testing.assert_allclose(tiny_model.animate(speechlike, options, pipeline=True),
-                                   tiny_model.animate(speechlike, options), atol=1e-4)
-
-
 def test_exact_equality_for_any_chunking_with_single_window_encoding(speechlike):
     """encode_ahead=1: every window's speech encoder pass is the same single pass however the
     audio was chunked, so streamed output is bit-identical to offline."""
@@ -192,4 +188,5 @@ def test_exact_equality_for_any_chunking_with_single_window_encoding(speechlike)
     rng = np.random.default_rng(3)
     for max_chunk in (30, 4000):
         np.testing.assert_array_equal(
-            stream_in_chunks(model, speechlike, StreamOptions(temperature=0.8, seed=1), rng, max_chunk), offline)
+            stream_in_chunks(model, speechlike, StreamOptions(temperature=0.8, seed=1), rng, max_chunk), offline
+        )

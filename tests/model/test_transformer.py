@@ -24,11 +24,11 @@ def test_block_causal_over_scales(tiny_model: MotionModel):
         starts = [N + sum(scales[:k]) for k in range(len(scales))]
         for k, start in enumerate(starts):
             x2 = x.clone()
-            x2[:, start: start + scales[k]] += torch.randn(1, scales[k], C)  # (a constant would vanish in LayerNorm)
+            x2[:, start : start + scales[k]] += torch.randn(1, scales[k], C)  # (a constant would vanish in LayerNorm)
             out = net.transformer(x2, cond)
             lo = start - N
             torch.testing.assert_close(out[:, :lo], base[:, :lo])  # coarser scales unaffected
-            assert not torch.allclose(out[:, lo:], base[:, lo:])   # this and finer scales affected
+            assert not torch.allclose(out[:, lo:], base[:, lo:])  # this and finer scales affected
         x3 = x.clone()
         x3[:, :N] += torch.randn(1, N, C)  # the previous window is context for every current token
         out = net.transformer(x3, cond)

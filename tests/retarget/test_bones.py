@@ -1,4 +1,5 @@
 """Bone rotations mean the same physical motion in every engine's axes."""
+
 import numpy as np
 import pytest
 
@@ -33,8 +34,14 @@ def axis_quaternion(axis, angle):
 def multiply(a, b):
     ax, ay, az, aw = a
     bx, by, bz, bw = b
-    return np.array([aw * bx + ax * bw + ay * bz - az * by, aw * by - ax * bz + ay * bw + az * bx,
-                     aw * bz + ax * by - ay * bx + az * bw, aw * bw - ax * bx - ay * by - az * bz])
+    return np.array(
+        [
+            aw * bx + ax * bw + ay * bz - az * by,
+            aw * by - ax * bz + ay * bw + az * bx,
+            aw * bz + ax * by - ay * bx + az * bw,
+            aw * bw - ax * bx - ay * by - az * bz,
+        ]
+    )
 
 
 def same_rotation(a, b):
@@ -88,8 +95,12 @@ def test_unreal_euler_degrees_are_an_frotator():
     sp, cp = np.sin(np.radians(pitch) / 2), np.cos(np.radians(pitch) / 2)
     sy, cy = np.sin(np.radians(yaw) / 2), np.cos(np.radians(yaw) / 2)
     sr, cr = np.sin(np.radians(roll) / 2), np.cos(np.radians(roll) / 2)
-    unreal = [cr * sp * sy - sr * cp * cy, -cr * sp * cy - sr * cp * sy, cr * cp * sy - sr * sp * cy,
-              cr * cp * cy + sr * sp * sy]
+    unreal = [
+        cr * sp * sy - sr * cp * cy,
+        -cr * sp * cy - sr * cp * sy,
+        cr * cp * sy - sr * sp * cy,
+        cr * cp * cy + sr * sp * sy,
+    ]
     assert same_rotation(unreal, quaternion("unreal", *ANGLES))
     assert yaw == pytest.approx(-np.degrees(ANGLES[0]), abs=1e-4)  # Unreal's positive yaw turns right
 

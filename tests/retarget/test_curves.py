@@ -15,10 +15,15 @@ def shaped(*specs) -> np.ndarray:
 
 
 def test_each_kind_and_linear_side_by_side():
-    out = shaped({"type": "power", "exponent": 2}, {"type": "smoothstep", "edges": [0.0, 1.0]},
-                 {"type": "piecewise", "points": [[0.0, 0.0], [0.25, 1.0], [0.5, 0.0]]}, None, "linear",
-                 {"type": "smoothstep", "edges": [1.0, 0.0]})
-    np.testing.assert_allclose(out[:, 0], np.sign(X) * X ** 2, atol=1e-6)  # odd, so negative stays negative
+    out = shaped(
+        {"type": "power", "exponent": 2},
+        {"type": "smoothstep", "edges": [0.0, 1.0]},
+        {"type": "piecewise", "points": [[0.0, 0.0], [0.25, 1.0], [0.5, 0.0]]},
+        None,
+        "linear",
+        {"type": "smoothstep", "edges": [1.0, 0.0]},
+    )
+    np.testing.assert_allclose(out[:, 0], np.sign(X) * X**2, atol=1e-6)  # odd, so negative stays negative
     t = np.clip(X, 0, 1)
     np.testing.assert_allclose(out[:, 1], t * t * (3 - 2 * t), atol=1e-6)
     np.testing.assert_allclose(out[:, 2], [0, 0, 0.4, 1, 0, 0, 0], atol=1e-6)  # a band, flat outside
@@ -27,18 +32,21 @@ def test_each_kind_and_linear_side_by_side():
     np.testing.assert_allclose(out[:, 5], 1 - out[:, 1], atol=1e-6)  # reversed edges fall
 
 
-@pytest.mark.parametrize("spec, message", [
-    ({"type": "power", "exponent": 0}, "exponent 0.0 must be > 0"),
-    ({"type": "power", "exponent": float("nan")}, "must be a finite number"),
-    ({"type": "power"}, "takes exactly 'type' and 'exponent'"),
-    ({"type": "smoothstep", "edges": [0.3, 0.3]}, "edges [0.3, 0.3] must differ"),
-    ({"type": "smoothstep", "edges": [0.3]}, "'edges' must be [edge0, edge1]"),
-    ({"type": "piecewise", "points": [[0, 0]]}, "at least two [x, y] pairs"),
-    ({"type": "piecewise", "points": [[0, 0], [0, 1]]}, "must strictly increase"),
-    ({"type": "piecewise", "points": [[0, 0], [1, float("inf")]]}, "piecewise point y must be a finite number"),
-    ({"type": "spline"}, "bad curve"),
-    ("cubic", "bad curve"),
-])
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        ({"type": "power", "exponent": 0}, "exponent 0.0 must be > 0"),
+        ({"type": "power", "exponent": float("nan")}, "must be a finite number"),
+        ({"type": "power"}, "takes exactly 'type' and 'exponent'"),
+        ({"type": "smoothstep", "edges": [0.3, 0.3]}, "edges [0.3, 0.3] must differ"),
+        ({"type": "smoothstep", "edges": [0.3]}, "'edges' must be [edge0, edge1]"),
+        ({"type": "piecewise", "points": [[0, 0]]}, "at least two [x, y] pairs"),
+        ({"type": "piecewise", "points": [[0, 0], [0, 1]]}, "must strictly increase"),
+        ({"type": "piecewise", "points": [[0, 0], [1, float("inf")]]}, "piecewise point y must be a finite number"),
+        ({"type": "spline"}, "bad curve"),
+        ("cubic", "bad curve"),
+    ],
+)
 def test_bad_curves_are_named(spec, message):
     with pytest.raises(RetargetError) as err:
         parse_curve(spec, "target 'a'")

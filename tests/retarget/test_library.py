@@ -1,4 +1,5 @@
 """Folder maps: presets by file stem, hot reload, and a broken edit keeps the last good map."""
+
 import itertools
 import json
 import logging

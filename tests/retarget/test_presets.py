@@ -3,6 +3,7 @@
 Synthetic arkit61 frames pin the mapping logic down whatever the model has learnt;
 the last test runs the bundled trained model on real speech when it exists.
 """
+
 import shutil
 import subprocess
 from pathlib import Path
@@ -15,28 +16,52 @@ from artalk_service.retarget import PRESETS
 from artalk_service.retarget.presets import PRESET_DIR
 
 
-def face(jaw=0.0, closed=0.0, press=0.0, tuck=0.0, funnel=0.0, pucker=0.0, spread=0.0, lower=0.0, upper=0.0,
-         tongue=0.0) -> np.ndarray:
+def face(
+    jaw=0.0, closed=0.0, press=0.0, tuck=0.0, funnel=0.0, pucker=0.0, spread=0.0, lower=0.0, upper=0.0, tongue=0.0
+) -> np.ndarray:
     """One arkit61 frame from articulation: lips are together when MouthClose equals JawOpen."""
     frame = np.zeros(ARKIT61.num_channels, np.float32)
-    channels = {"JawOpen": jaw, "MouthClose": closed * jaw, "MouthFunnel": funnel, "MouthPucker": pucker,
-                "MouthRollLower": tuck, "MouthRollUpper": 0.25 * press + 0.1 * tuck, "TongueOut": tongue}
+    channels = {
+        "JawOpen": jaw,
+        "MouthClose": closed * jaw,
+        "MouthFunnel": funnel,
+        "MouthPucker": pucker,
+        "MouthRollLower": tuck,
+        "MouthRollUpper": 0.25 * press + 0.1 * tuck,
+        "TongueOut": tongue,
+    }
     for side in ("Left", "Right"):
-        channels |= {f"MouthPress{side}": press, f"MouthStretch{side}": 0.6 * spread, f"MouthSmile{side}": 0.2 * spread,
-                     f"MouthUpperUp{side}": upper, f"MouthLowerDown{side}": lower}
+        channels |= {
+            f"MouthPress{side}": press,
+            f"MouthStretch{side}": 0.6 * spread,
+            f"MouthSmile{side}": 0.2 * spread,
+            f"MouthUpperUp{side}": upper,
+            f"MouthLowerDown{side}": lower,
+        }
     for name, value in channels.items():
         frame[ARKIT61.index(name)] = value
     return frame
 
 
 PHONES = {
-    "rest": face(jaw=0.03, closed=0.8), "p": face(jaw=0.1, closed=1, press=0.5), "b": face(jaw=0.12, closed=1, press=0.4),
-    "m": face(jaw=0.07, closed=1, press=0.25), "f": face(jaw=0.1, tuck=0.75, upper=0.2),
-    "th": face(jaw=0.14, tongue=0.45), "t": face(jaw=0.1), "k": face(jaw=0.16), "s": face(jaw=0.05, spread=0.3, upper=0.1),
-    "sh": face(jaw=0.1, funnel=0.45, pucker=0.2), "l": face(jaw=0.18, tongue=0.08), "r": face(jaw=0.14, funnel=0.3, pucker=0.2),
-    "aa": face(jaw=0.55, lower=0.35, upper=0.1, spread=0.1), "ah": face(jaw=0.4, lower=0.2, upper=0.05),
-    "eh": face(jaw=0.35, spread=0.3, lower=0.2, upper=0.1), "iy": face(jaw=0.14, spread=0.55, upper=0.12),
-    "ao": face(jaw=0.45, funnel=0.45, pucker=0.1, lower=0.1), "uw": face(jaw=0.12, funnel=0.3, pucker=0.75),
+    "rest": face(jaw=0.03, closed=0.8),
+    "p": face(jaw=0.1, closed=1, press=0.5),
+    "b": face(jaw=0.12, closed=1, press=0.4),
+    "m": face(jaw=0.07, closed=1, press=0.25),
+    "f": face(jaw=0.1, tuck=0.75, upper=0.2),
+    "th": face(jaw=0.14, tongue=0.45),
+    "t": face(jaw=0.1),
+    "k": face(jaw=0.16),
+    "s": face(jaw=0.05, spread=0.3, upper=0.1),
+    "sh": face(jaw=0.1, funnel=0.45, pucker=0.2),
+    "l": face(jaw=0.18, tongue=0.08),
+    "r": face(jaw=0.14, funnel=0.3, pucker=0.2),
+    "aa": face(jaw=0.55, lower=0.35, upper=0.1, spread=0.1),
+    "ah": face(jaw=0.4, lower=0.2, upper=0.05),
+    "eh": face(jaw=0.35, spread=0.3, lower=0.2, upper=0.1),
+    "iy": face(jaw=0.14, spread=0.55, upper=0.12),
+    "ao": face(jaw=0.45, funnel=0.45, pucker=0.1, lower=0.1),
+    "uw": face(jaw=0.12, funnel=0.3, pucker=0.75),
 }
 BILABIALS, OPEN_VOWELS = ("p", "b", "m"), ("aa", "ah")
 
@@ -56,7 +81,10 @@ PROBES = {
     "arkit61": (lambda v: v["JawOpen"] - v["MouthClose"], lambda v: _sealed(v["JawOpen"], v["MouthClose"])),
     "arkit_camel": (lambda v: v["jawOpen"] - v["mouthClose"], lambda v: _sealed(v["jawOpen"], v["mouthClose"])),
     "oculus_visemes": (lambda v: v["aa"], lambda v: v["PP"]),
-    "vrm_expressions": (lambda v: v["aa"], lambda v: 1 - np.max([v[n] for n in ("aa", "ih", "ou", "ee", "oh")], axis=0)),
+    "vrm_expressions": (
+        lambda v: v["aa"],
+        lambda v: 1 - np.max([v[n] for n in ("aa", "ih", "ou", "ee", "oh")], axis=0),
+    ),
     "mouth_simple": (lambda v: v["open"], lambda v: v["closed"]),
 }
 
@@ -90,11 +118,28 @@ def test_the_mouth_closes_on_p_b_m_and_opens_on_open_vowels(preset):
         assert opening(v)[0] >= 0.35 and closing(v)[0] <= 0.25, (phone, v)
 
 
-@pytest.mark.parametrize("phone, viseme", [
-    ("rest", "sil"), ("p", "PP"), ("b", "PP"), ("m", "PP"), ("f", "FF"), ("th", "TH"), ("t", "DD"), ("k", "kk"),
-    ("sh", "CH"), ("s", "SS"), ("l", "nn"), ("r", "RR"), ("aa", "aa"), ("eh", "E"), ("iy", "ih"), ("ao", "oh"),
-    ("uw", "ou"),
-])
+@pytest.mark.parametrize(
+    "phone, viseme",
+    [
+        ("rest", "sil"),
+        ("p", "PP"),
+        ("b", "PP"),
+        ("m", "PP"),
+        ("f", "FF"),
+        ("th", "TH"),
+        ("t", "DD"),
+        ("k", "kk"),
+        ("sh", "CH"),
+        ("s", "SS"),
+        ("l", "nn"),
+        ("r", "RR"),
+        ("aa", "aa"),
+        ("eh", "E"),
+        ("iy", "ih"),
+        ("ao", "oh"),
+        ("uw", "ou"),
+    ],
+)
 def test_each_oculus_viseme_wins_on_its_phone(phone, viseme):
     v = mapped("oculus_visemes", PHONES[phone])
     assert max(v, key=lambda n: v[n][0]) == viseme and v[viseme][0] >= 0.9
@@ -131,19 +176,18 @@ def _speech(tmp_path: Path, text: str) -> Path:
 
 def _native_motion(model, wav: Path) -> tuple[np.ndarray, np.ndarray]:
     """(frames, 61) motion and a (frames,) mask of the frames inside the speech, not the silence around it."""
-    from artalk_service.audio import AudioIngest, read_wav
+    from artalk_service.audio import load_wav_16k
     from artalk_service.model import StreamOptions
 
-    data, fmt = read_wav(wav)
-    ingest = AudioIngest(fmt, model.sample_rate)
-    audio = np.concatenate([ingest.push(data), ingest.finish()])
+    audio = load_wav_16k(wav)
     motion = model.animate(audio, StreamOptions(style=None, seed=0))
     hop = model.sample_rate // model.layout.fps
-    rms = np.sqrt([np.mean(audio[i * hop:(i + 1) * hop] ** 2) if i * hop < len(audio) else 0.0
-                   for i in range(len(motion))])
+    rms = np.sqrt(
+        [np.mean(audio[i * hop : (i + 1) * hop] ** 2) if i * hop < len(audio) else 0.0 for i in range(len(motion))]
+    )
     loud = np.flatnonzero(rms > 0.1 * rms.max())
     inside = np.zeros(len(motion), bool)
-    inside[loud[0]:loud[-1] + 1] = True
+    inside[loud[0] : loud[-1] + 1] = True
     return motion, inside
 
 
@@ -154,11 +198,14 @@ def trained_model():
     if not Path(default_model_path()).exists():
         pytest.skip(f"no trained model at {default_model_path()} yet; the synthetic-frame tests above cover the maps")
     from artalk_service.model import MotionModel
+
     return MotionModel.load(default_model_path(), device="cpu")
 
 
 def test_presets_on_real_model_output(trained_model, tmp_path):
-    closing_motion, closing_inside = _native_motion(trained_model, _speech(tmp_path, "Bob, pop my bubble. Mom, buy maps."))
+    closing_motion, closing_inside = _native_motion(
+        trained_model, _speech(tmp_path, "Bob, pop my bubble. Mom, buy maps.")
+    )
     opening_motion, opening_inside = _native_motion(trained_model, _speech(tmp_path, "Ah, ha, ah. Aha, ah."))
     for preset, (opening, closing) in PROBES.items():
         retarget = PRESETS[preset]

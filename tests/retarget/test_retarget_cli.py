@@ -1,12 +1,12 @@
 """`artalk-retarget`: validate, list, show and preview, as a technical artist runs them."""
+
 import json
 
 import numpy as np
 import pytest
 
 from artalk_service.layout import ARKIT61
-from artalk_service.retarget import PRESETS, get_preset, parse_map
-from artalk_service.retarget import cli
+from artalk_service.retarget import PRESETS, cli, get_preset, parse_map
 
 GOOD = {"targets": [{"name": "Blink_L", "sources": {"EyeBlinkLeft": 1}, "mirror": "Blink_R"}]}
 BAD = {"targets": [{"name": "Blink_L", "sources": {"EyeBlinkLft": 1}}]}
@@ -31,8 +31,9 @@ def test_validate_gives_the_exact_error_and_exit_1(maps, capsys):
     assert cli.main(["validate", str(maps / "good.json"), str(maps / "bad.json")]) == 1
     captured = capsys.readouterr()
     assert "good.json: ok" in captured.out
-    assert ("bad.json: invalid: target 'Blink_L': unknown source channel 'EyeBlinkLft'; "
-            "did you mean 'EyeBlinkLeft'?") in captured.err
+    assert (
+        "bad.json: invalid: target 'Blink_L': unknown source channel 'EyeBlinkLft'; did you mean 'EyeBlinkLeft'?"
+    ) in captured.err
 
 
 def test_validate_a_missing_file(tmp_path, capsys):

@@ -1,4 +1,5 @@
 """The published JSON Schema accepts every preset and documented example, and matches the layout."""
+
 import json
 import re
 from pathlib import Path
@@ -47,13 +48,16 @@ def test_the_documented_examples_validate_and_parse():
         assert parse_map(example, ARKIT61, get_preset).names
 
 
-@pytest.mark.parametrize("spec", [
-    {"targets": [{"name": "a", "sources": {"JawOpn": 1}}]},
-    {"targets": [{"name": "a", "sources": {"JawOpen": 1}, "curve": {"type": "cubic"}}]},
-    {"targets": [{"name": "a", "sources": {"JawOpen": 1}, "clamp": [0, 1, 2]}]},
-    {"targets": [{"name": "a", "sources": {"JawOpen": 1}, "gian": 2}]},
-    {"bones": [{"bone": "head", "from": ["HeadYaw", "HeadPitch", "JawOpen"]}]},
-    {"tragets": []},
-])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"targets": [{"name": "a", "sources": {"JawOpn": 1}}]},
+        {"targets": [{"name": "a", "sources": {"JawOpen": 1}, "curve": {"type": "cubic"}}]},
+        {"targets": [{"name": "a", "sources": {"JawOpen": 1}, "clamp": [0, 1, 2]}]},
+        {"targets": [{"name": "a", "sources": {"JawOpen": 1}, "gian": 2}]},
+        {"bones": [{"bone": "head", "from": ["HeadYaw", "HeadPitch", "JawOpen"]}]},
+        {"tragets": []},
+    ],
+)
 def test_the_schema_rejects_what_the_parser_rejects(spec):
     assert not VALIDATOR.is_valid(spec)

@@ -1,5 +1,6 @@
 """The batching scheduler without gRPC: batched sessions equal unbatched inference,
 flush and cancel through the model thread, earliest deadline first, idle frames."""
+
 from __future__ import annotations
 
 import asyncio
@@ -12,7 +13,7 @@ from artalk_service.audio import AudioFormat
 from artalk_service.audio.formats import Encoding
 from artalk_service.model import ModelConfig, MotionModel, StreamOptions
 from artalk_service.retarget import MapLibrary
-from artalk_service.runtime.scheduler import Done, Echo, Failed, Scheduler, SchedulerConfig
+from artalk_service.runtime.scheduler import Done, Echo, Failed, FailureKind, Scheduler, SchedulerConfig
 from artalk_service.runtime.session import FrameBlock, Session, SessionSettings, UtteranceEnd
 
 RATE = 16000
@@ -43,9 +44,14 @@ def speech(seconds: float, seed: int) -> np.ndarray:
 
 def settings(model, seed: int = 0, temperature: float = 0.0, **extra) -> SessionSettings:
     maps = MapLibrary(model.layout)
-    return SessionSettings(audio_format=AudioFormat(Encoding.FLOAT32_LE, RATE, 1), output_fps=25,
-                           retarget=maps.presets["arkit61"], style_name="",
-                           stream_options=StreamOptions(seed=seed, temperature=temperature), **extra)
+    return SessionSettings(
+        audio_format=AudioFormat(Encoding.FLOAT32_LE, RATE, 1),
+        output_fps=25,
+        retarget=maps.presets["arkit61"],
+        style_name="",
+        stream_options=StreamOptions(seed=seed, temperature=temperature),
+        **extra,
+    )
 
 
 def offline(model, audio: np.ndarray, s: SessionSettings) -> np.ndarray:
@@ -72,8 +78,12 @@ def run(coro):
 
 def test_batched_sessions_equal_unbatched_inference(small_model):
     audios = [speech(2.3, 0), speech(1.7, 1), speech(2.9, 2), speech(0.5, 3)]
-    configs = [settings(small_model), settings(small_model, seed=5, temperature=1.0),
-               settings(small_model, seed=1, temperature=0.7), settings(small_model)]
+    configs = [
+        settings(small_model),
+        settings(small_model, seed=5, temperature=1.0),
+        settings(small_model, seed=1, temperature=0.7),
+        settings(small_model),
+    ]
 
     async def main():
         scheduler = Scheduler(small_model, SchedulerConfig(max_batch=8))
@@ -128,6 +138,7 @@ def test_flush_cancel_and_echo_in_order(small_model):
 def test_earliest_deadline_first(small_model):
     """With room for one window per step, a real-time session's window goes before the
     windows of a session whose audio came far ahead of real time."""
+
     async def main():
         scheduler = Scheduler(small_model, SchedulerConfig(max_batch=1))
         scheduler.start()
@@ -193,7 +204,7 @@ def test_bad_audio_fails_only_its_session(small_model):
         return results
 
     bad_events, good_events = run(main())
-    assert isinstance(bad_events[-1], Failed) and bad_events[-1].code == "INVALID_ARGUMENT"
+    assert isinstance(bad_events[-1], Failed) and bad_events[-1].kind is FailureKind.BAD_AUDIO
     assert isinstance(good_events[-1], Done)
 
 

@@ -1,4 +1,5 @@
 """A Stream call the test drives message by message, its responses read in a thread."""
+
 from __future__ import annotations
 
 import queue
@@ -57,7 +58,7 @@ class LiveCall:
         this thread's own delays do not count against the server."""
         start = began = time.monotonic()
         for offset in range(0, len(data), chunk_bytes):
-            chunk = data[offset: offset + chunk_bytes]
+            chunk = data[offset : offset + chunk_bytes]
             if pace_bps:
                 time.sleep(max(0.0, start + (offset + len(chunk)) / pace_bps - time.monotonic()))
                 began = max(began, time.monotonic() - (offset + len(chunk)) / pace_bps)

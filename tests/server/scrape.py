@@ -1,4 +1,5 @@
 """Read a server's /metrics over HTTP, as Prometheus would."""
+
 from __future__ import annotations
 
 import urllib.request

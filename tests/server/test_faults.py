@@ -1,6 +1,7 @@
 """Faults stay where they happen: a model error ends its own session only (INTERNAL with an
 id that is in the log), a client that goes away frees everything, and a shutdown lets
 sessions finish their utterances."""
+
 from __future__ import annotations
 
 import asyncio
@@ -48,8 +49,10 @@ def pcm(speech_wav):
 
 @pytest.fixture(scope="module")
 def tiny_server(server_thread):
-    srv = server_thread(MotionModel.untrained(ModelConfig.tiny()),
-                        ServerConfig(port=0, observability=ObservabilityConfig(metrics_port=0)))
+    srv = server_thread(
+        MotionModel.untrained(ModelConfig.tiny()),
+        ServerConfig(port=0, observability=ObservabilityConfig(metrics_port=0)),
+    )
     yield srv
     srv.stop()
 
@@ -57,13 +60,14 @@ def tiny_server(server_thread):
 def requests(config, data, chunk=3200):
     yield pb.StreamRequest(config=config)
     for i in range(0, len(data), chunk):
-        yield pb.StreamRequest(audio=pb.AudioChunk(data=data[i: i + chunk]))
+        yield pb.StreamRequest(audio=pb.AudioChunk(data=data[i : i + chunk]))
     yield pb.StreamRequest(end_of_audio=pb.EndOfAudio())
 
 
 def native_frames(responses) -> np.ndarray:
-    return np.array([f.native_values for r in responses if r.WhichOneof("message") == "frames"
-                     for f in r.frames.frames])
+    return np.array(
+        [f.native_values for r in responses if r.WhichOneof("message") == "frames" for f in r.frames.frames]
+    )
 
 
 def frame_count(fmt, nbytes: int, fps: int = 25) -> int:
@@ -74,13 +78,16 @@ def frame_count(fmt, nbytes: int, fps: int = 25) -> int:
 def server_tasks(srv, name: str) -> int:
     async def count() -> int:
         return sum(task.get_name() == name for task in asyncio.all_tasks())
+
     return asyncio.run_coroutine_threadsafe(count(), srv.loop).result(timeout=10)
 
 
 def test_a_model_error_ends_only_its_own_session(server_thread, pcm, caplog):
     data, fmt = pcm
-    srv = server_thread(FaultyModel.untrained(ModelConfig.tiny()),
-                        ServerConfig(port=0, observability=ObservabilityConfig(metrics_port=0)))
+    srv = server_thread(
+        FaultyModel.untrained(ModelConfig.tiny()),
+        ServerConfig(port=0, observability=ObservabilityConfig(metrics_port=0)),
+    )
     long_speech = data * 3  # ~20 s: the good session has a window ready in every model step for a while
     good_config = session_config(fmt, include_native_motion=True, seed=1, session_id="good-session")
     bad_config = session_config(fmt, seed=EXPLODING_SEED, session_id="bad-session")
@@ -103,8 +110,9 @@ def test_a_model_error_ends_only_its_own_session(server_thread, pcm, caplog):
             assert len(after) == frame_count(fmt, len(data))
         good.close()
         assert failure.value.code() == grpc.StatusCode.INTERNAL
-        error_id = re.fullmatch(r"internal error \(id ([0-9a-f]{12})\); the server log has details",
-                                failure.value.details()).group(1)
+        error_id = re.fullmatch(
+            r"internal error \(id ([0-9a-f]{12})\); the server log has details", failure.value.details()
+        ).group(1)
         # the good session was in the failing batch, was recomputed alone, and lost nothing
         assert any("computing each session alone" in r.getMessage() for r in caplog.records)
         streamed = native_frames(good.responses)
@@ -139,8 +147,9 @@ for response in service_pb2_grpc.AnimationStub(grpc.insecure_channel(sys.argv[1]
 @pytest.mark.parametrize("how", ["client process killed", "call cancelled", "cancelled while starting"])
 def test_a_client_that_goes_away_mid_stream_frees_everything(tiny_server, how):
     srv = tiny_server
-    config = pb.SessionConfig(audio_format=pb.AudioFormat(encoding=pb.AUDIO_ENCODING_PCM_S16LE,
-                                                          sample_rate_hz=16000, channels=1))
+    config = pb.SessionConfig(
+        audio_format=pb.AudioFormat(encoding=pb.AUDIO_ENCODING_PCM_S16LE, sample_rate_hz=16000, channels=1)
+    )
     if how == "client process killed":  # the kernel closes its TCP connection
         client = subprocess.Popen([sys.executable, "-c", CLIENT_PROCESS, srv.target], stdout=subprocess.PIPE, text=True)
         assert client.stdout.readline().strip() == "frames"
@@ -174,8 +183,11 @@ def start_drain(srv, seconds: float):
 
 def health_status(target: str) -> int:
     with grpc.insecure_channel(target) as channel:
-        return health_pb2_grpc.HealthStub(channel).Check(
-            health_pb2.HealthCheckRequest(service="artalk.v1.Animation"), timeout=10).status
+        return (
+            health_pb2_grpc.HealthStub(channel)
+            .Check(health_pb2.HealthCheckRequest(service="artalk.v1.Animation"), timeout=10)
+            .status
+        )
 
 
 def test_drain_lets_begun_utterances_finish_then_ends_every_session(server_thread, pcm):
@@ -235,9 +247,25 @@ def test_sigterm_finishes_the_utterance_reports_not_serving_and_exits_0(pcm, tmp
     """The real command: `artalk-service serve --untrained` (the full-size architecture)."""
     data, fmt = pcm
     server = subprocess.Popen(
-        [sys.executable, "-m", "artalk_service.server.cli", "serve", "--untrained", "--backend", "torch",
-         "--port", "0", "--drain-seconds", "60", "--log-format", "json"],
-        stdout=subprocess.PIPE, stderr=open(tmp_path / "server.log", "w"), text=True)
+        [
+            sys.executable,
+            "-m",
+            "artalk_service.server.cli",
+            "serve",
+            "--untrained",
+            "--backend",
+            "torch",
+            "--port",
+            "0",
+            "--drain-seconds",
+            "60",
+            "--log-format",
+            "json",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=open(tmp_path / "server.log", "w"),
+        text=True,
+    )
     try:
         line = server.stdout.readline()
         target = re.search(r"listening on (\S+:\d+)", line).group(1)

@@ -4,6 +4,7 @@ ARTALK_FUZZ_EXAMPLES sets how many generated sequences run (default 500; the 10,
 run: `python -m artalk_service.bench.fuzz --sequences 10000`). A call breaking a rule fails
 the test with the minimal sequence hypothesis shrinks it to.
 """
+
 from __future__ import annotations
 
 import os
@@ -43,11 +44,14 @@ def test_generated_message_sequences_end_with_documented_statuses(fuzz_server):
     assert wait_until(lambda: fuzz_server.running.scheduler.sessions == 0)
 
 
-@pytest.mark.parametrize("method, payload", [
-    ("/artalk.v1.Animation/Stream", b"\xff\xff\xff"),
-    ("/artalk.v1.Animation/AnimateClip", b"\x0a\x05ab"),
-    ("/artalk.v1.Animation/Describe", b"\x08"),
-])
+@pytest.mark.parametrize(
+    "method, payload",
+    [
+        ("/artalk.v1.Animation/Stream", b"\xff\xff\xff"),
+        ("/artalk.v1.Animation/AnimateClip", b"\x0a\x05ab"),
+        ("/artalk.v1.Animation/Describe", b"\x08"),
+    ],
+)
 def test_bytes_that_are_no_message_are_invalid_argument(fuzz_server, method, payload):
     with grpc.insecure_channel(fuzz_server.target) as channel:
         if method.endswith("Stream"):
@@ -62,29 +66,44 @@ def test_bytes_that_are_no_message_are_invalid_argument(fuzz_server, method, pay
 
 
 def frames(utterance: int, times: list[float], idle: bool = False) -> pb.StreamResponse:
-    return pb.StreamResponse(frames=pb.FrameBatch(utterance_index=utterance, idle=idle,
-                                                  frames=[pb.Frame(time_code=t) for t in times]))
+    return pb.StreamResponse(
+        frames=pb.FrameBatch(utterance_index=utterance, idle=idle, frames=[pb.Frame(time_code=t) for t in times])
+    )
 
 
 def finished(utterance: int, start: float, end: float, count: int, cancelled: bool = False) -> pb.StreamResponse:
-    return pb.StreamResponse(utterance_finished=pb.UtteranceFinished(
-        utterance_index=utterance, start_time=start, end_time=end, frame_count=count, cancelled=cancelled))
+    return pb.StreamResponse(
+        utterance_finished=pb.UtteranceFinished(
+            utterance_index=utterance, start_time=start, end_time=end, frame_count=count, cancelled=cancelled
+        )
+    )
 
 
 STARTED = pb.StreamResponse(started=pb.SessionStarted(fps=25))
 
 
-@pytest.mark.parametrize("responses, problem", [
-    ([STARTED, frames(0, [0.0, 0.04, 0.08]), finished(0, 0.0, 0.1, 3)], None),
-    ([STARTED, frames(0, [0.0, 0.08]), finished(0, 0.0, 0.1, 2)], "frame 1 at 0.080000"),  # one lost
-    ([STARTED, frames(0, [0.0, 0.08, 0.04]), finished(0, 0.0, 0.1, 3)], "time code 0.040000 after 0.080000"),
-    ([STARTED, frames(0, [0.0, 0.04]), finished(0, 0.0, 0.1, 2)], "2 frames for 0.100000 s at 25 fps, expected 3"),
-    ([STARTED, frames(0, [0.0, 0.04]), finished(0, 0.0, 0.1, 3)], "2 frames received, UtteranceFinished says 3"),
-    ([STARTED, frames(0, [0.0, 0.04]), finished(0, 0.0, 0.1, 2, cancelled=True),
-      frames(1, [0.1, 0.14]), finished(1, 0.1, 0.18, 2)], None),  # a cancelled utterance is a prefix
-    ([STARTED, frames(0, [0.0, 0.04], idle=True), frames(0, [0.08, 0.12])], None),  # idle frames, then speech
-    ([STARTED, frames(0, [0.0, 0.04, 0.12])], "utterance 0 (unfinished): frames not 1/25 s apart"),
-])
+@pytest.mark.parametrize(
+    "responses, problem",
+    [
+        ([STARTED, frames(0, [0.0, 0.04, 0.08]), finished(0, 0.0, 0.1, 3)], None),
+        ([STARTED, frames(0, [0.0, 0.08]), finished(0, 0.0, 0.1, 2)], "frame 1 at 0.080000"),  # one lost
+        ([STARTED, frames(0, [0.0, 0.08, 0.04]), finished(0, 0.0, 0.1, 3)], "time code 0.040000 after 0.080000"),
+        ([STARTED, frames(0, [0.0, 0.04]), finished(0, 0.0, 0.1, 2)], "2 frames for 0.100000 s at 25 fps, expected 3"),
+        ([STARTED, frames(0, [0.0, 0.04]), finished(0, 0.0, 0.1, 3)], "2 frames received, UtteranceFinished says 3"),
+        (
+            [
+                STARTED,
+                frames(0, [0.0, 0.04]),
+                finished(0, 0.0, 0.1, 2, cancelled=True),
+                frames(1, [0.1, 0.14]),
+                finished(1, 0.1, 0.18, 2),
+            ],
+            None,
+        ),  # a cancelled utterance is a prefix
+        ([STARTED, frames(0, [0.0, 0.04], idle=True), frames(0, [0.08, 0.12])], None),  # idle frames, then speech
+        ([STARTED, frames(0, [0.0, 0.04, 0.12])], "utterance 0 (unfinished): frames not 1/25 s apart"),
+    ],
+)
 def test_timeline_check_finds_lost_and_reordered_frames(responses, problem):
     problems = timeline_problems(responses)
     assert (problems == []) if problem is None else any(problem in p for p in problems), problems
@@ -96,7 +115,9 @@ def test_call_check_refuses_undocumented_statuses_and_silent_errors():
     assert call_problems(CallOutcome(grpc.StatusCode.INTERNAL, "oops", 0.1)) == ["undocumented status INTERNAL: oops"]
     assert call_problems(CallOutcome(grpc.StatusCode.UNKNOWN, "x", 0.1)) == ["undocumented status UNKNOWN: x"]
     assert call_problems(CallOutcome(grpc.StatusCode.INVALID_ARGUMENT, "", 0.1)) == [
-        "status INVALID_ARGUMENT without a message"]
+        "status INVALID_ARGUMENT without a message"
+    ]
     assert call_problems(CallOutcome(grpc.StatusCode.OK, "", 0.1, [STARTED])) == [
-        "an OK call did not end with a StreamStatus"]
+        "an OK call did not end with a StreamStatus"
+    ]
     assert "hang" in call_problems(CallOutcome(grpc.StatusCode.DEADLINE_EXCEEDED, "", 60.0, hung=True))[0]

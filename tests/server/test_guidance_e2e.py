@@ -1,5 +1,6 @@
 """SessionConfig.guidance end to end: Describe reports what a model accepts, a session gets the
 model's default or its own scale, and a model trained without a null audio refuses guidance."""
+
 from __future__ import annotations
 
 import dataclasses

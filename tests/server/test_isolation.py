@@ -16,6 +16,7 @@ window): the playout delay `artalk-bench` uses. When the test's own sending thre
 chunk late (a loaded CI machine), "the audio began" moves later by as much, as a jitter
 buffer's clock does (and as the clock of the server's artalk_late_frames_total does).
 """
+
 from __future__ import annotations
 
 import json
@@ -48,8 +49,12 @@ def real_time_session(target: str, data: bytes, fmt, model) -> tuple[np.ndarray,
     assert call.result()[0] == grpc.StatusCode.OK
     call.close()
     assert timeline_problems(call.responses) == []
-    arrivals = [(t, f) for t, r in zip(call.arrivals, call.responses) if r.WhichOneof("message") == "frames"
-                for f in r.frames.frames]
+    arrivals = [
+        (t, f)
+        for t, r in zip(call.arrivals, call.responses)
+        if r.WhichOneof("message") == "frames"
+        for f in r.frames.frames
+    ]
     window_s = model.window_frames / model.layout.fps
     lateness = np.array([t - (start + f.time_code) for t, f in arrivals]) - (model.latency_s + CHUNK_S + window_s)
     return np.array([f.native_values for _, f in arrivals]), lateness
@@ -62,16 +67,29 @@ def speech(speech_wav):
 
 
 def test_a_real_time_session_beside_a_fuzzing_client_has_no_late_frame_and_the_same_frames(
-        server_thread, model, speech, tmp_path):
+    server_thread, model, speech, tmp_path
+):
     data, fmt = speech
-    srv = server_thread(model, ServerConfig(port=0, limits=FUZZ_LIMITS,
-                                            observability=ObservabilityConfig(metrics_port=0)))
+    srv = server_thread(
+        model, ServerConfig(port=0, limits=FUZZ_LIMITS, observability=ObservabilityConfig(metrics_port=0))
+    )
     try:
         alone, alone_late = real_time_session(srv.target, data, fmt, model)
         report = tmp_path / "fuzz.json"
-        neighbour = subprocess.Popen([sys.executable, "-m", "artalk_service.bench.fuzz", "--target", srv.target,
-                                      "--seconds", str(len(data) / fmt.bytes_per_frame / fmt.sample_rate_hz + 4),
-                                      "--out", str(report)], stdout=subprocess.DEVNULL)
+        neighbour = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "artalk_service.bench.fuzz",
+                "--target",
+                srv.target,
+                "--seconds",
+                str(len(data) / fmt.bytes_per_frame / fmt.sample_rate_hz + 4),
+                "--out",
+                str(report),
+            ],
+            stdout=subprocess.DEVNULL,
+        )
         try:
             assert wait_until(lambda: scrape(srv.running.metrics_port)["artalk_sessions_total"] > 30, timeout=60)
             beside, beside_late = real_time_session(srv.target, data, fmt, model)

@@ -1,5 +1,6 @@
 """Every limit through a real server, each with its status: concurrent sessions, chunk bytes,
 gRPC message size, audio per session, the idle timeout; and the session-rate token bucket."""
+
 from __future__ import annotations
 
 import queue
@@ -65,14 +66,17 @@ def limited_server(tiny_model, server_thread):
 @pytest.fixture(scope="module")
 def impatient_server(tiny_model, server_thread):
     """A 0.5 s idle timeout, and tight backpressure bounds that pause a session whose client stops reading."""
-    srv = server_thread(tiny_model, ServerConfig(port=0, limits=Limits(idle_timeout_seconds=0.5)),
-                        scheduler_config=SchedulerConfig(max_unsent_s=0.2, max_input_backlog_s=0.2,
-                                                         stall_timeout_s=30.0))
+    srv = server_thread(
+        tiny_model,
+        ServerConfig(port=0, limits=Limits(idle_timeout_seconds=0.5)),
+        scheduler_config=SchedulerConfig(max_unsent_s=0.2, max_input_backlog_s=0.2, stall_timeout_s=30.0),
+    )
     yield srv
     srv.stop()
 
 
 # ------------------------------------------------------------ sizes
+
 
 def test_session_limit_is_resource_exhausted_until_a_slot_frees(limited_server):
     with AnimationClient(limited_server.target) as client:
@@ -133,12 +137,16 @@ def test_describe_reports_the_configured_limits(limited_server):
 
 # ------------------------------------------------------------- idle
 
+
 def test_idle_session_ends_while_an_active_neighbour_goes_on(impatient_server):
     with AnimationClient(impatient_server.target) as client:
         neighbour: dict = {}
         # 2 s of audio in 0.1 s chunks at the pace of speech: never 0.5 s without a message
-        talker = threading.Thread(target=lambda: neighbour.update(result=client.animate_pcm(
-            audio(2.0), CONFIG, chunk_seconds=0.1, realtime=True, timeout=60)))
+        talker = threading.Thread(
+            target=lambda: neighbour.update(
+                result=client.animate_pcm(audio(2.0), CONFIG, chunk_seconds=0.1, realtime=True, timeout=60)
+            )
+        )
         talker.start()
         idle = OpenStream(client)
         idle.started()
@@ -181,12 +189,13 @@ def test_a_session_held_back_by_backpressure_is_not_idle(impatient_server):
     # A small receive window (no BDP growth) that the unread frames fill.
     channel = grpc.insecure_channel(impatient_server.target, options=[("grpc.http2.bdp_probe", 0)])
     with channel:
-        call = channel.stream_stream("/artalk.v1.Animation/Stream", pb.StreamRequest.SerializeToString,
-                                     pb.StreamResponse.FromString)
+        call = channel.stream_stream(
+            "/artalk.v1.Animation/Stream", pb.StreamRequest.SerializeToString, pb.StreamResponse.FromString
+        )
         requests = [pb.StreamRequest(config=session_config(FORMAT, fps=fps, include_native_motion=True))]
         data = audio(seconds)
         step = len(data) // 60
-        requests += [pb.StreamRequest(audio=pb.AudioChunk(data=data[i:i + step])) for i in range(0, len(data), step)]
+        requests += [pb.StreamRequest(audio=pb.AudioChunk(data=data[i : i + step])) for i in range(0, len(data), step)]
         requests.append(pb.StreamRequest(end_of_audio=pb.EndOfAudio()))
         responses = call(iter(requests), timeout=60)
         assert next(responses).WhichOneof("message") == "started"
@@ -197,6 +206,7 @@ def test_a_session_held_back_by_backpressure_is_not_idle(impatient_server):
 
 
 # ------------------------------------------------------------- rate
+
 
 def test_session_rate_bucket_refills_at_its_rate():
     rate = SessionRate(per_minute=3)

@@ -1,4 +1,5 @@
 """Retarget maps through a real server: presets, inline maps, validation RPC, hot reload."""
+
 from __future__ import annotations
 
 import json
@@ -16,11 +17,16 @@ from artalk_service.client import AnimationClient, session_config
 from artalk_service.layout import ARKIT61
 from artalk_service.retarget import PRESETS, get_preset, parse_map
 
-SMOOTHED_WITH_BONES = json.dumps({
-    "name": "smoothed", "extends": "mouth_simple",
-    "targets": [{"name": "open", "smoothing": 0.08}, {"name": "yaw_deg", "sources": {"HeadYaw": 57.29578}}],
-    "bones": [{"bone": "head", "from": ["HeadYaw", "HeadPitch", "HeadRoll"], "convention": "unity",
-               "smoothing": 0.05}]})
+SMOOTHED_WITH_BONES = json.dumps(
+    {
+        "name": "smoothed",
+        "extends": "mouth_simple",
+        "targets": [{"name": "open", "smoothing": 0.08}, {"name": "yaw_deg", "sources": {"HeadYaw": 57.29578}}],
+        "bones": [
+            {"bone": "head", "from": ["HeadYaw", "HeadPitch", "HeadRoll"], "convention": "unity", "smoothing": 0.05}
+        ],
+    }
+)
 
 
 @pytest.fixture(scope="module")
@@ -39,20 +45,43 @@ def test_describe_lists_every_preset_with_its_channels(client):
 def test_validate_returns_the_resolved_channels(client):
     reply = client.stub.ValidateRetargetMap(pb.ValidateRetargetMapRequest(map=SMOOTHED_WITH_BONES), timeout=10)
     assert reply.name == "smoothed"
-    assert list(reply.channel_names) == ["open", "wide", "round", "closed", "yaw_deg",
-                                         "head.qx", "head.qy", "head.qz", "head.qw"]
+    assert list(reply.channel_names) == [
+        "open",
+        "wide",
+        "round",
+        "closed",
+        "yaw_deg",
+        "head.qx",
+        "head.qy",
+        "head.qz",
+        "head.qw",
+    ]
     assert list(reply.rotation_channels) == ["yaw_deg"]
 
 
-@pytest.mark.parametrize("text, message", [
-    ('{"targets": [{"name": "a", "sources": {"JawOpn": 1}}]}', "unknown source channel 'JawOpn'; did you mean 'JawOpen'?"),
-    ('{"targets": [{"name": "a", "sources": {"JawOpen": 1}}, {"name": "a", "sources": {"JawOpen": 1}}]}',
-     "duplicate target 'a'"),
-    ('targets:\n  - name: a\n    sources: {JawOpen: 1}\n    curve: {type: piecewise, points: [[1, 0], [0, 1]]}\n',
-     "bad piecewise curve"),
-    ('{"targets": [{"name": "a", "sources": {"JawOpen": 1}, "offset": NaN}]}', "offset must be a finite number"),
-    ('{"targets": [{"name": "a", "sources": {"JawOpen": 1}, "clamp": [2, 1]}]}', "clamp range [2.0, 1.0] is inverted"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (
+            '{"targets": [{"name": "a", "sources": {"JawOpn": 1}}]}',
+            "unknown source channel 'JawOpn'; did you mean 'JawOpen'?",
+        ),
+        (
+            '{"targets": [{"name": "a", "sources": {"JawOpen": 1}}, {"name": "a", "sources": {"JawOpen": 1}}]}',
+            "duplicate target 'a'",
+        ),
+        (
+            "targets:\n  - name: a\n    sources: {JawOpen: 1}\n"
+            "    curve: {type: piecewise, points: [[1, 0], [0, 1]]}\n",
+            "bad piecewise curve",
+        ),
+        ('{"targets": [{"name": "a", "sources": {"JawOpen": 1}, "offset": NaN}]}', "offset must be a finite number"),
+        (
+            '{"targets": [{"name": "a", "sources": {"JawOpen": 1}, "clamp": [2, 1]}]}',
+            "clamp range [2.0, 1.0] is inverted",
+        ),
+    ],
+)
 def test_validate_rejects_with_invalid_argument_and_the_exact_reason(client, text, message):
     with pytest.raises(grpc.RpcError) as err:
         client.stub.ValidateRetargetMap(pb.ValidateRetargetMapRequest(map=text), timeout=10)
@@ -140,9 +169,20 @@ def test_hot_reload_without_restart_keeps_the_last_good_map_and_running_sessions
         assert list(_preset(client, "rig").channel_names) == ["jaw"]
         assert client.animate_wav(speech_wav, retarget="rig").names == ["jaw"]
 
-        started, values = _session_across_a_reload(client, speech_wav, lambda: _save(rig, {"targets": [
-            {"name": "jaw", "sources": {"JawOpen": 1}}, {"name": "funnel", "sources": {"MouthFunnel": 1}}]}),
-            lambda: len(_preset(client, "rig").channel_names) == 2)
+        started, values = _session_across_a_reload(
+            client,
+            speech_wav,
+            lambda: _save(
+                rig,
+                {
+                    "targets": [
+                        {"name": "jaw", "sources": {"JawOpen": 1}},
+                        {"name": "funnel", "sources": {"MouthFunnel": 1}},
+                    ]
+                },
+            ),
+            lambda: len(_preset(client, "rig").channel_names) == 2,
+        )
         assert list(started.channel_names) == ["jaw"]
         assert values and {len(v) for v in values} == {1}  # the running session kept its map
         assert client.animate_wav(speech_wav, retarget="rig").names == ["jaw", "funnel"]

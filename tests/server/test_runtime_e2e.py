@@ -1,5 +1,6 @@
 """The streaming runtime through the real server: random chunking, cancel, a stalled
 client next to a live one, idle frames."""
+
 from __future__ import annotations
 
 import math
@@ -23,8 +24,9 @@ def pcm(speech_wav):
 @pytest.fixture(scope="module")
 def strict_server(model, server_thread):
     """Tight backpressure bounds so that a stalled client is given up on within seconds."""
-    srv = server_thread(model, scheduler_config=SchedulerConfig(max_unsent_s=1.0, stall_timeout_s=2.0,
-                                                               max_input_backlog_s=2.0))
+    srv = server_thread(
+        model, scheduler_config=SchedulerConfig(max_unsent_s=1.0, stall_timeout_s=2.0, max_input_backlog_s=2.0)
+    )
     yield srv
     srv.stop()
 
@@ -47,15 +49,19 @@ def requests_for(config, chunks, pace_bps: float | None = None, sent_at: dict | 
 
 
 def frames_of(responses, idle=None):
-    return [f for r in responses if r.WhichOneof("message") == "frames"
-            and (idle is None or r.frames.idle == idle) for f in r.frames.frames]
+    return [
+        f
+        for r in responses
+        if r.WhichOneof("message") == "frames" and (idle is None or r.frames.idle == idle)
+        for f in r.frames.frames
+    ]
 
 
 def random_chunks(data: bytes, rng, frame_bytes: int, max_seconds: float, rate: int) -> list[bytes]:
     out, i = [], 0
     while i < len(data):
         n = int(rng.integers(1, int(max_seconds * rate) + 1)) * frame_bytes
-        out.append(data[i: i + n])
+        out.append(data[i : i + n])
         i += n
     return out
 
@@ -79,26 +85,35 @@ def test_cancel_stops_frames_within_one_window(server, pcm, model):
     data, fmt = pcm
     bps = fmt.sample_rate_hz * 2
     chunk = bps // 10
-    first = [data[i: i + chunk] for i in range(0, bps * 2, chunk)]  # 2 s at real-time pace, then cancel
-    second = [data[i: i + chunk] for i in range(0, bps, chunk)]
+    first = [data[i : i + chunk] for i in range(0, bps * 2, chunk)]  # 2 s at real-time pace, then cancel
+    second = [data[i : i + chunk] for i in range(0, bps, chunk)]
     sent_at: dict[str, float] = {}
     config = session_config(fmt, fps=25)
     arrivals = []
     with AnimationClient(server.target) as client:
-        for r in client.stream(requests_for(config, first + [pb.StreamRequest(cancel=pb.Cancel())] + second,
-                                            pace_bps=bps, sent_at=sent_at), timeout=120):
+        for r in client.stream(
+            requests_for(
+                config, first + [pb.StreamRequest(cancel=pb.Cancel())] + second, pace_bps=bps, sent_at=sent_at
+            ),
+            timeout=120,
+        ):
             arrivals.append((time.perf_counter(), r))
     finished = [r.utterance_finished for _, r in arrivals if r.WhichOneof("message") == "utterance_finished"]
     assert finished[0].cancelled and not finished[1].cancelled
-    utt0 = [(t, f) for t, r in arrivals if r.WhichOneof("message") == "frames" and r.frames.utterance_index == 0
-            for f in r.frames.frames]
+    utt0 = [
+        (t, f)
+        for t, r in arrivals
+        if r.WhichOneof("message") == "frames" and r.frames.utterance_index == 0
+        for f in r.frames.frames
+    ]
     assert finished[0].frame_count == len(utt0) > 0
     after_cancel = [f for t, f in utt0 if t > sent_at["cancel"]]
     assert len(after_cancel) <= model.window_frames  # at most the window in flight
     # nothing of utterance 0 comes after its UtteranceFinished
     end_index = next(i for i, (_, r) in enumerate(arrivals) if r.WhichOneof("message") == "utterance_finished")
-    assert all(not (r.WhichOneof("message") == "frames" and r.frames.utterance_index == 0)
-               for _, r in arrivals[end_index:])
+    assert all(
+        not (r.WhichOneof("message") == "frames" and r.frames.utterance_index == 0) for _, r in arrivals[end_index:]
+    )
     assert finished[1].frame_count == 25  # the next utterance is whole (1 s at 25 fps)
 
 
@@ -111,14 +126,19 @@ def test_stalled_client_does_not_delay_another_session(strict_server, pcm, model
     with channel, AnimationClient(strict_server.target) as client:
         # A sends 60 s of audio as fast as it can (at 120 fps, with native values) and never reads a frame.
         long = (data * 24)[: bps * 60]
-        stalled = channel.stream_stream("/artalk.v1.Animation/Stream", pb.StreamRequest.SerializeToString,
-                                        pb.StreamResponse.FromString)(
-            requests_for(session_config(fmt, fps=120, include_native_motion=True),
-                         [long[i: i + bps] for i in range(0, len(long), bps)]), timeout=60)
+        stalled = channel.stream_stream(
+            "/artalk.v1.Animation/Stream", pb.StreamRequest.SerializeToString, pb.StreamResponse.FromString
+        )(
+            requests_for(
+                session_config(fmt, fps=120, include_native_motion=True),
+                [long[i : i + bps] for i in range(0, len(long), bps)],
+            ),
+            timeout=60,
+        )
         time.sleep(0.5)
         # B streams 4 s at real-time pace and measures when each frame arrives.
         chunk = bps // 10
-        live = [(data * 2)[i: i + chunk] for i in range(0, bps * 4, chunk)]
+        live = [(data * 2)[i : i + chunk] for i in range(0, bps * 4, chunk)]
         start = time.perf_counter()
         lateness = []
         for r in client.stream(requests_for(config, live, pace_bps=bps), timeout=60):
@@ -147,10 +167,10 @@ def test_idle_motion_between_utterances(server, pcm):
     def requests():
         yield pb.StreamRequest(config=session_config(fmt, fps=30, idle_motion=True))
         time.sleep(0.5)
-        yield pb.StreamRequest(audio=pb.AudioChunk(data=data[: bps]))
+        yield pb.StreamRequest(audio=pb.AudioChunk(data=data[:bps]))
         yield pb.StreamRequest(flush=pb.Flush())
         time.sleep(0.6)
-        yield pb.StreamRequest(audio=pb.AudioChunk(data=data[bps: bps + bps // 2]))
+        yield pb.StreamRequest(audio=pb.AudioChunk(data=data[bps : bps + bps // 2]))
         yield pb.StreamRequest(end_of_audio=pb.EndOfAudio())
 
     with AnimationClient(server.target) as client:

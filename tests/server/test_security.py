@@ -1,5 +1,6 @@
 """TLS, mutual TLS, bearer tokens and the per-token session rate, on real servers with
 certificates generated for the test (trustme)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -54,8 +55,11 @@ def auth_server(tiny_model, server_thread, tokens_file):
 
 
 def clip(client: AnimationClient) -> int:
-    return len(client.stub.AnimateClip(pb.AnimateClipRequest(config=session_config(FORMAT), pcm=PCM),
-                                       timeout=60, metadata=client.metadata).frames)
+    return len(
+        client.stub.AnimateClip(
+            pb.AnimateClipRequest(config=session_config(FORMAT), pcm=PCM), timeout=60, metadata=client.metadata
+        ).frames
+    )
 
 
 def stream(client: AnimationClient) -> int:
@@ -74,6 +78,7 @@ def code_of(call, client) -> grpc.StatusCode:
 
 # ------------------------------------------------------------------ TLS
 
+
 def test_tls_serves_a_client_that_trusts_the_ca(tls_server, certs):
     with AnimationClient(tls_server.target, tls_ca=certs.ca) as client:
         assert describe(client) == 1 and stream(client) > 0
@@ -90,13 +95,15 @@ def test_tls_client_refuses_a_server_signed_by_another_ca(tls_server, certs):
 
 
 def test_mutual_tls_needs_a_client_certificate_from_the_trusted_ca(mtls_server, certs):
-    with AnimationClient(mtls_server.target, tls_ca=certs.ca, tls_cert=certs.client,
-                         tls_key=certs.client_key) as client:
+    with AnimationClient(
+        mtls_server.target, tls_ca=certs.ca, tls_cert=certs.client, tls_key=certs.client_key
+    ) as client:
         assert describe(client) == 1 and clip(client) > 0
     with AnimationClient(mtls_server.target, tls_ca=certs.ca) as client:
         assert code_of(describe, client) == grpc.StatusCode.UNAVAILABLE
-    with AnimationClient(mtls_server.target, tls_ca=certs.ca, tls_cert=certs.stranger,
-                         tls_key=certs.stranger_key) as client:
+    with AnimationClient(
+        mtls_server.target, tls_ca=certs.ca, tls_cert=certs.stranger, tls_key=certs.stranger_key
+    ) as client:
         assert code_of(describe, client) == grpc.StatusCode.UNAVAILABLE
 
 
@@ -116,16 +123,20 @@ def test_plaintext_bind_of_every_interface_is_refused(tiny_model):
 
 # --------------------------------------------------------------- tokens
 
+
 @pytest.mark.parametrize("call", [describe, clip, stream])
-@pytest.mark.parametrize("header, expected", [
-    (None, grpc.StatusCode.UNAUTHENTICATED),
-    (f"Basic {TOKENS[0]}", grpc.StatusCode.UNAUTHENTICATED),
-    ("Bearer ", grpc.StatusCode.UNAUTHENTICATED),
-    ("Bearer not-a-configured-token", grpc.StatusCode.PERMISSION_DENIED),
-    (f"Bearer {TOKENS[0]}x", grpc.StatusCode.PERMISSION_DENIED),
-    (f"Bearer {TOKENS[0]}", None),
-    (f"bearer {TOKENS[1]}", None),
-])
+@pytest.mark.parametrize(
+    "header, expected",
+    [
+        (None, grpc.StatusCode.UNAUTHENTICATED),
+        (f"Basic {TOKENS[0]}", grpc.StatusCode.UNAUTHENTICATED),
+        ("Bearer ", grpc.StatusCode.UNAUTHENTICATED),
+        ("Bearer not-a-configured-token", grpc.StatusCode.PERMISSION_DENIED),
+        (f"Bearer {TOKENS[0]}x", grpc.StatusCode.PERMISSION_DENIED),
+        (f"Bearer {TOKENS[0]}", None),
+        (f"bearer {TOKENS[1]}", None),
+    ],
+)
 def test_token_on_every_call(auth_server, call, header, expected, caplog):
     with caplog.at_level(logging.DEBUG), AnimationClient(auth_server.target) as client:
         client.metadata = (("authorization", header),) if header is not None else ()
@@ -193,12 +204,17 @@ def test_token_list_errors_name_the_place_not_the_token(tmp_path):
 
 # ----------------------------------------------------------------- rate
 
+
 def test_session_rate_per_token(tiny_model, server_thread, tokens_file):
-    srv = server_thread(tiny_model, ServerConfig(port=0, auth=AuthConfig(tokens_file=tokens_file),
-                                                 limits=Limits(sessions_per_minute_per_token=2)))
+    srv = server_thread(
+        tiny_model,
+        ServerConfig(port=0, auth=AuthConfig(tokens_file=tokens_file), limits=Limits(sessions_per_minute_per_token=2)),
+    )
     try:
-        with AnimationClient(srv.target, token=TOKENS[0]) as first, \
-                AnimationClient(srv.target, token=TOKENS[1]) as second:
+        with (
+            AnimationClient(srv.target, token=TOKENS[0]) as first,
+            AnimationClient(srv.target, token=TOKENS[1]) as second,
+        ):
             assert clip(first) > 0 and stream(first) > 0
             for call in (clip, stream):
                 with pytest.raises(grpc.RpcError) as caught:

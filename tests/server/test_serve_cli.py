@@ -14,7 +14,7 @@ def test_retarget_dir_reaches_the_server(tmp_path, monkeypatch):
     async def fake_serve(model, config, retarget_dir=None):
         seen.update(model=model, retarget_dir=retarget_dir)
 
-    monkeypatch.setattr(cli, "load_model", lambda *args: "model")
+    monkeypatch.setattr(cli, "load_model", lambda *args, **kwargs: "model")
     monkeypatch.setattr(cli, "serve_forever", fake_serve)
     assert cli.main(["serve", "--retarget-dir", str(tmp_path)]) == 0
     assert seen == {"model": "model", "retarget_dir": tmp_path}

@@ -1,5 +1,6 @@
 """Loading the server configuration: defaults < TOML file < ARTALK_* environment < flags,
 precise errors for bad input, and the bind policy."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -9,8 +10,15 @@ from pathlib import Path
 import pytest
 
 from artalk_service.server import cli
-from artalk_service.server.config import (SECTIONS, ConfigError, ServerConfig, TlsConfig, is_loopback,
-                                          load_config, validate)
+from artalk_service.server.config import (
+    SECTIONS,
+    ConfigError,
+    ServerConfig,
+    TlsConfig,
+    is_loopback,
+    load_config,
+    validate,
+)
 from artalk_service.server.limits import Limits
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "artalk.example.toml"
@@ -50,8 +58,19 @@ def test_the_serve_command_reads_file_environment_and_flags(tmp_path, monkeypatc
     monkeypatch.setenv("ARTALK_LIMITS_MAX_CLIP_SECONDS", "90")
     parser = cli.argparse.ArgumentParser()
     cli.add_config_flags(parser)
-    args = parser.parse_args(["--config", str(file), "--max-sessions", "3", "--idle-timeout", "0.5",
-                              "--set", "limits.max_chunk_bytes=1024", "--allow-insecure-remote"])
+    args = parser.parse_args(
+        [
+            "--config",
+            str(file),
+            "--max-sessions",
+            "3",
+            "--idle-timeout",
+            "0.5",
+            "--set",
+            "limits.max_chunk_bytes=1024",
+            "--allow-insecure-remote",
+        ]
+    )
     config = cli.config_from_args(args)
     assert (config.limits.max_sessions, config.limits.max_clip_seconds) == (3, 90.0)
     assert (config.limits.idle_timeout_seconds, config.limits.max_chunk_bytes) == (0.5, 1024)
@@ -66,22 +85,25 @@ def test_relative_paths_in_the_file_are_relative_to_the_file(tmp_path):
     assert load_config(file).tls == TlsConfig(tmp_path / "certs" / "server.pem", tmp_path / "certs" / "server.key")
 
 
-@pytest.mark.parametrize("text, message", [
-    ("[limits]\nmax_sesions = 8\n", r"unknown key 'max_sesions' in \[limits\]; accepted: .*max_sessions"),
-    ('[limits]\nmax_sessions = "8"\n', r"limits.max_sessions = '8': expected an integer"),
-    ("[limits]\nmax_clip_seconds = true\n", r"limits.max_clip_seconds = True: expected a number"),
-    ("[server]\nallow_insecure_remote = 1\n", r"server.allow_insecure_remote = 1: expected true or false"),
-    ("[limit]\nmax_sessions = 8\n", r"'limit' at the top level is not a section; accepted sections: \[server\]"),
-    ("port = 1\n", r"'port' belongs in \[server\]"),
-    ("[limits\n", r"is not valid TOML"),
-    ("[limits]\nmax_sessions = 0\n", r"limits.max_sessions is 0; accepted: a number above 0"),
-    ("[limits]\nsessions_per_minute_per_token = -1\n", r"or 0 for no rate limit"),
-    ("[limits]\nmax_chunk_bytes = 99\nmax_message_bytes = 98\n", r"max_chunk_bytes 99 exceeds .*max_message_bytes"),
-    ("[server]\nport = 70000\n", r"server.port 70000 is out of range"),
-    ('[tls]\ncert_file = "server.pem"\n', r"tls.cert_file and tls.key_file go together"),
-    ('[auth]\ntokens_file = "missing.txt"\n', r"auth.tokens_file .*missing.txt is not a readable file"),
-    ('[observability]\nlog_format = "xml"\n', r"log_format 'xml' is unknown; accepted: json, text"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("[limits]\nmax_sesions = 8\n", r"unknown key 'max_sesions' in \[limits\]; accepted: .*max_sessions"),
+        ('[limits]\nmax_sessions = "8"\n', r"limits.max_sessions = '8': expected an integer"),
+        ("[limits]\nmax_clip_seconds = true\n", r"limits.max_clip_seconds = True: expected a number"),
+        ("[server]\nallow_insecure_remote = 1\n", r"server.allow_insecure_remote = 1: expected true or false"),
+        ("[limit]\nmax_sessions = 8\n", r"'limit' at the top level is not a section; accepted sections: \[server\]"),
+        ("port = 1\n", r"'port' belongs in \[server\]"),
+        ("[limits\n", r"is not valid TOML"),
+        ("[limits]\nmax_sessions = 0\n", r"limits.max_sessions is 0; accepted: a number above 0"),
+        ("[limits]\nsessions_per_minute_per_token = -1\n", r"or 0 for no rate limit"),
+        ("[limits]\nmax_chunk_bytes = 99\nmax_message_bytes = 98\n", r"max_chunk_bytes 99 exceeds .*max_message_bytes"),
+        ("[server]\nport = 70000\n", r"server.port 70000 is out of range"),
+        ('[tls]\ncert_file = "server.pem"\n', r"tls.cert_file and tls.key_file go together"),
+        ('[auth]\ntokens_file = "missing.txt"\n', r"auth.tokens_file .*missing.txt is not a readable file"),
+        ('[observability]\nlog_format = "xml"\n', r"log_format 'xml' is unknown; accepted: json, text"),
+    ],
+)
 def test_bad_file_names_the_key_and_what_is_accepted(tmp_path, text, message):
     with pytest.raises(ConfigError, match=message):
         load_config(write(tmp_path, text))
@@ -100,9 +122,21 @@ def test_bad_environment_and_flags_name_their_source():
     assert load_config(env={"ARTALK_OBSERVABILITY_METRICS_PORT": ""}).observability.metrics_port is None
 
 
-@pytest.mark.parametrize("host, loopback", [
-    ("127.0.0.1", True), ("127.8.9.10", True), ("::1", True), ("[::1]", True), ("localhost", True),
-    ("0.0.0.0", False), ("::", False), ("10.0.0.7", False), ("game-host.internal", False), ("", False)])
+@pytest.mark.parametrize(
+    "host, loopback",
+    [
+        ("127.0.0.1", True),
+        ("127.8.9.10", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("localhost", True),
+        ("0.0.0.0", False),
+        ("::", False),
+        ("10.0.0.7", False),
+        ("game-host.internal", False),
+        ("", False),
+    ],
+)
 def test_loopback_addresses(host, loopback):
     assert is_loopback(host) is loopback
 

@@ -1,4 +1,5 @@
 """The Prometheus endpoint, scraped over HTTP after real sessions."""
+
 from __future__ import annotations
 
 import logging
@@ -37,7 +38,7 @@ def pcm(speech_wav):
 def requests(config, data, chunk=4410):
     yield pb.StreamRequest(config=config)
     for i in range(0, len(data), chunk):
-        yield pb.StreamRequest(audio=pb.AudioChunk(data=data[i: i + chunk]))
+        yield pb.StreamRequest(audio=pb.AudioChunk(data=data[i : i + chunk]))
     yield pb.StreamRequest(end_of_audio=pb.EndOfAudio())
 
 
@@ -88,8 +89,11 @@ def test_late_frames_count_what_a_slow_model_delivers_late_to_a_real_time_client
         srv = server_thread(model, WITH_METRICS)  # two servers in one process: separate registries
         try:
             call = LiveCall(srv.target, session_config(fmt))
-            call.audio(data, chunk_bytes=fmt.bytes_per_frame * fmt.sample_rate_hz // 10,
-                       pace_bps=fmt.bytes_per_frame * fmt.sample_rate_hz)
+            call.audio(
+                data,
+                chunk_bytes=fmt.bytes_per_frame * fmt.sample_rate_hz // 10,
+                pace_bps=fmt.bytes_per_frame * fmt.sample_rate_hz,
+            )
             call.send(pb.StreamRequest(end_of_audio=pb.EndOfAudio()))
             call.half_close()
             assert call.result()[0] == grpc.StatusCode.OK
@@ -109,9 +113,14 @@ def test_no_metrics_endpoint_unless_configured(server):
 def test_a_message_grpc_refuses_itself_is_no_internal_error(server_thread, caplog):
     """gRPC answers a message over max_message_bytes itself (RESOURCE_EXHAUSTED) and the handler
     finds its call over: nothing is counted or logged as the service's error."""
-    srv = server_thread(MotionModel.untrained(ModelConfig.tiny()), ServerConfig(
-        port=0, limits=Limits(max_message_bytes=1000, max_chunk_bytes=500),
-        observability=ObservabilityConfig(metrics_port=0)))
+    srv = server_thread(
+        MotionModel.untrained(ModelConfig.tiny()),
+        ServerConfig(
+            port=0,
+            limits=Limits(max_message_bytes=1000, max_chunk_bytes=500),
+            observability=ObservabilityConfig(metrics_port=0),
+        ),
+    )
     try:
         with grpc.insecure_channel(srv.target) as channel:
             outcome = stream_call(channel, [bytes(5000)], timeout=10)

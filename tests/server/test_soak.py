@@ -4,14 +4,15 @@
 ARTALK_SOAK_SESSIONS sets the session count (default 200; the 1,000-session run:
 `python -m artalk_service.bench.soak --sessions 1000`).
 """
+
 from __future__ import annotations
 
 import os
 
 import pytest
 
+from artalk_service.audio.sample_speech import sample_speech
 from artalk_service.bench.load import BenchServer
-from artalk_service.bench.offline import speech_16k
 from artalk_service.bench.soak import RSS_BOUND_MB, SoakClient, soak
 from artalk_service.model import ModelConfig, MotionModel
 
@@ -26,11 +27,16 @@ def soak_server():
 
 
 def test_sessions_that_end_in_every_way_leak_nothing(soak_server):
-    client = SoakClient(soak_server.target, speech_16k(20.0))
+    client = SoakClient(soak_server.target, sample_speech(20.0))
     figures = soak(soak_server, client, SESSIONS, warmup=30)
     assert figures["problems"] == []  # every call: a documented status, contiguous time codes
-    assert set(figures["behaviours"]) == {"complete", "cancel_call", "drop_connection", "stop_reading",
-                                          "idle_and_leave"}
+    assert set(figures["behaviours"]) == {
+        "complete",
+        "cancel_call",
+        "drop_connection",
+        "stop_reading",
+        "idle_and_leave",
+    }
     assert figures["utterances_checked"] > SESSIONS // 4
     assert figures["leaks"] == {}, (figures["before"], figures["after"])
     assert figures["rss_growth_mb"] < RSS_BOUND_MB

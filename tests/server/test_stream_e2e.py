@@ -1,4 +1,5 @@
 """End to end: the real server on a free port, real speech through the real pipeline."""
+
 from __future__ import annotations
 
 import math
@@ -34,6 +35,7 @@ def duration(pcm_and_fmt) -> float:
 
 def config(fmt, **fields) -> pb.SessionConfig:
     from artalk_service.client import session_config
+
     return session_config(fmt, **fields)
 
 
@@ -55,15 +57,20 @@ def test_health_reports_serving(server):
     with grpc.insecure_channel(server.target) as channel:
         stub = health_pb2_grpc.HealthStub(channel)
         for service in ("", "artalk.v1.Animation"):
-            assert stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=10).status == \
-                health_pb2.HealthCheckResponse.SERVING
+            assert (
+                stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=10).status
+                == health_pb2.HealthCheckResponse.SERVING
+            )
 
 
 def test_reflection_lists_the_service(server):
     from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
     with grpc.insecure_channel(server.target) as channel:
         stub = reflection_pb2_grpc.ServerReflectionStub(channel)
-        reply = next(stub.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=10))
+        reply = next(
+            stub.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=10)
+        )
         names = {s.name for s in reply.list_services_response.service}
     assert {"artalk.v1.Animation", "grpc.health.v1.Health"} <= names
 
@@ -96,12 +103,14 @@ def test_stream_frames(client, speech_wav, pcm, fps):
     assert started.motion_layout == "arkit61" and list(started.native_channel_names) == list(ARKIT61.channels)
     assert set(started.rotation_channels) == set(ARKIT61.rotation_channels)
     assert started.latency.total_seconds == pytest.approx(
-        started.latency.window_seconds + started.latency.lookahead_seconds)
+        started.latency.window_seconds + started.latency.lookahead_seconds
+    )
 
 
 def test_camel_case_retarget_and_switches(client, speech_wav):
-    result = client.animate_wav(speech_wav, retarget="arkit_camel", head_motion=False, blinks=False,
-                                include_native_motion=True)
+    result = client.animate_wav(
+        speech_wav, retarget="arkit_camel", head_motion=False, blinks=False, include_native_motion=True
+    )
     assert result.names[17] == "jawOpen"
     native = np.array(result.native_values)
     assert native.shape == (len(result.values), 61)
@@ -127,12 +136,18 @@ def test_utterances_flush_cancel_and_echo(client, pcm):
     data, fmt = pcm
     half = (len(data) // 4) * 2
     audio = lambda b: pb.StreamRequest(audio=pb.AudioChunk(data=b))  # noqa: E731
-    responses, err = run(client, [
-        pb.StreamRequest(config=config(fmt, echo_audio=True, fps=30)),
-        audio(data[:half]), pb.StreamRequest(flush=pb.Flush()),
-        audio(data[half:]), pb.StreamRequest(cancel=pb.Cancel()),
-        audio(data), pb.StreamRequest(end_of_audio=pb.EndOfAudio()),
-    ])
+    responses, err = run(
+        client,
+        [
+            pb.StreamRequest(config=config(fmt, echo_audio=True, fps=30)),
+            audio(data[:half]),
+            pb.StreamRequest(flush=pb.Flush()),
+            audio(data[half:]),
+            pb.StreamRequest(cancel=pb.Cancel()),
+            audio(data),
+            pb.StreamRequest(end_of_audio=pb.EndOfAudio()),
+        ],
+    )
     assert err is None
     kinds = [r.WhichOneof("message") for r in responses]
     assert kinds[0] == "started" and kinds[-1] == "status"
@@ -160,8 +175,9 @@ def _bad_inputs(fmt, data):
     with_config = lambda **f: pb.StreamRequest(config=config(fmt, **f))  # noqa: E731
     raw = lambda fmt_pb: pb.StreamRequest(config=pb.SessionConfig(audio_format=fmt_pb))  # noqa: E731
     nan_style = pb.SessionConfig(audio_format=good.config.audio_format)
-    nan_style.style.reference_clip.CopyFrom(pb.MotionClip(layout="arkit61", fps=25, num_channels=61,
-                                                          values=[math.nan] * 61))
+    nan_style.style.reference_clip.CopyFrom(
+        pb.MotionClip(layout="arkit61", fps=25, num_channels=61, values=[math.nan] * 61)
+    )
     return {
         "config missing": ([audio], "first message of a Stream must be a SessionConfig"),
         "config sent twice": ([good, good], "config sent twice"),
@@ -169,9 +185,15 @@ def _bad_inputs(fmt, data):
         "encoding": ([raw(pb.AudioFormat(encoding=0, sample_rate_hz=16000, channels=1))], "AUDIO_ENCODING_PCM_S16LE"),
         "channels": ([raw(pb.AudioFormat(encoding=1, sample_rate_hz=16000, channels=6))], "1 (mono) or 2"),
         "odd bytes": ([good, pb.StreamRequest(audio=pb.AudioChunk(data=b"\x00\x01\x02"))], "multiple of 2 bytes"),
-        "nan audio": ([pb.StreamRequest(config=pb.SessionConfig(audio_format=pb.AudioFormat(
-            encoding=2, sample_rate_hz=16000, channels=1))),
-            pb.StreamRequest(audio=pb.AudioChunk(data=np.array([0, np.nan], "<f4").tobytes()))], "NaN or Inf"),
+        "nan audio": (
+            [
+                pb.StreamRequest(
+                    config=pb.SessionConfig(audio_format=pb.AudioFormat(encoding=2, sample_rate_hz=16000, channels=1))
+                ),
+                pb.StreamRequest(audio=pb.AudioChunk(data=np.array([0, np.nan], "<f4").tobytes())),
+            ],
+            "NaN or Inf",
+        ),
         "nan temperature": ([with_config(temperature=math.nan)], "temperature"),
         "inf top_p": ([with_config(top_p=math.inf)], "top_p"),
         "nan guidance": ([with_config(guidance=math.nan)], "guidance"),
@@ -180,13 +202,28 @@ def _bad_inputs(fmt, data):
         "nan style clip": ([pb.StreamRequest(config=nan_style)], "NaN or Inf"),
         "unknown style": ([with_config(style="no_such_style")], "unknown style preset 'no_such_style'"),
         "unknown retarget": ([with_config(retarget="no_such_rig")], "unknown retarget preset 'no_such_rig'"),
-        "bad inline map": ([pb.StreamRequest(config=pb.SessionConfig(
-            audio_format=good.config.audio_format,
-            retarget=pb.RetargetSelection(inline_map='{"targets":[{"name":"a","sources":{"JawOpn":1}}]}')))],
-            "did you mean 'JawOpen'"),
-        "chunk too big": ([good, pb.StreamRequest(audio=pb.AudioChunk(data=b"\x00" * (fmt.bytes_per_frame * fmt.sample_rate_hz * 11)))],
-                          "exceeds the maximum of 10 s"),
-        "after end_of_audio": ([good, audio, pb.StreamRequest(end_of_audio=pb.EndOfAudio()), audio], "after end_of_audio"),
+        "bad inline map": (
+            [
+                pb.StreamRequest(
+                    config=pb.SessionConfig(
+                        audio_format=good.config.audio_format,
+                        retarget=pb.RetargetSelection(inline_map='{"targets":[{"name":"a","sources":{"JawOpn":1}}]}'),
+                    )
+                )
+            ],
+            "did you mean 'JawOpen'",
+        ),
+        "chunk too big": (
+            [
+                good,
+                pb.StreamRequest(audio=pb.AudioChunk(data=b"\x00" * (fmt.bytes_per_frame * fmt.sample_rate_hz * 11))),
+            ],
+            "exceeds the maximum of 10 s",
+        ),
+        "after end_of_audio": (
+            [good, audio, pb.StreamRequest(end_of_audio=pb.EndOfAudio()), audio],
+            "after end_of_audio",
+        ),
         "fps too high": ([with_config(fps=121)], "output_fps 121"),
     }
 

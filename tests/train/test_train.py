@@ -6,8 +6,8 @@ import torch
 
 from artalk_service.model import MotionModel, StreamOptions
 from artalk_service.model.artalk import ARTalk
-from artalk_service.model.losses import autoencoder_loss
 from artalk_service.train import TrainConfig, WindowCorpus
+from artalk_service.train.losses import autoencoder_loss
 from artalk_service.train.trainer import make_optimizer, optimise
 
 
@@ -21,10 +21,9 @@ def fake_samples(n: int, seed: int):
         audio = (0.3 * envelope * np.sin(2 * np.pi * 150 * t) + 0.01 * rng.standard_normal(S)).astype(np.float32)
         T = -(-S // 640)
         motion = np.zeros((T, 61), np.float32)
-        motion[:, 17] = envelope[::640][:T]             # JawOpen
+        motion[:, 17] = envelope[::640][:T]  # JawOpen
         motion[:, 52] = 0.1 * np.sin(np.arange(T) / 9)  # HeadYaw
-        yield SimpleNamespace(audio=audio, motion=motion, phones=np.zeros(T, np.int16),
-                              style=("calm", "lively")[i % 2])
+        yield SimpleNamespace(audio=audio, motion=motion, phones=np.zeros(T, np.int16), style=("calm", "lively")[i % 2])
 
 
 def test_windows_match_what_a_stream_hears():
@@ -37,7 +36,7 @@ def test_windows_match_what_a_stream_hears():
     windows = corpus.motion_windows(examples, mean, std)
     assert windows.shape == (2, 3 * W, 61)
     assert (windows[0, : 2 * W] == 0).all()  # before the start: rest, as inference begins
-    np.testing.assert_allclose(windows[1, 2 * W:], (corpus.motion[1][2 * W: 3 * W] - mean) / std)
+    np.testing.assert_allclose(windows[1, 2 * W :], (corpus.motion[1][2 * W : 3 * W] - mean) / std)
     # the audio context of window 2 is exactly the job a stream would hand out
     model = MotionModel.untrained(cfg.model)
     stream = model.open_stream(StreamOptions())

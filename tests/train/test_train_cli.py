@@ -1,10 +1,12 @@
 """artalk-train on a tiny generated corpus: both stages, resumption, determinism, install."""
+
 import json
 
 import pytest
 import torch
 
-from artalk_service.data.corpus import CorpusConfig, generate
+from artalk_service.data.corpus import generate
+from artalk_service.data.sample import CorpusConfig
 from artalk_service.model import ModelConfig, MotionModel
 from artalk_service.train.cli import install, load_config, main
 from artalk_service.train.config import TrainConfig

@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 
 from artalk_service.data.engines.base import (
-    SAMPLE_RATE,
     Engine,
     SpeakingParams,
     Synthesis,
@@ -39,7 +38,6 @@ def get_engine(name: str) -> Engine:
 
 __all__ = [
     "ENGINE_NAMES",
-    "SAMPLE_RATE",
     "Engine",
     "SpeakingParams",
     "Synthesis",

@@ -9,8 +9,8 @@ import numpy as np
 import soxr
 
 from artalk_service.data.phones import SILENCE, PhoneSegment, snap_to_length
+from artalk_service.timebase import SAMPLE_RATE  # every engine's output is resampled to it
 
-SAMPLE_RATE = 16000  # the model's audio rate; every engine's output is resampled to it
 # An engine's phones must end within this of its audible audio (about one motion frame;
 # some espeak-ng variants let a final question vowel ring on ~45 ms into the pause).
 TIMING_TOLERANCE_S = 0.05

@@ -43,9 +43,7 @@ class FestivalEngine:
         with tempfile.TemporaryDirectory() as tmp:
             wav_path, seg_path = os.path.join(tmp, "out.wav"), os.path.join(tmp, "out.segs")
             script = _script(text, VOICES[voice], params, wav_path, seg_path)
-            subprocess.run(
-                ["festival", "--pipe"], input=script, capture_output=True, text=True, check=True
-            )
+            subprocess.run(["festival", "--pipe"], input=script, capture_output=True, text=True, check=True)
             audio, rate = read_wav(wav_path)
             with open(seg_path) as f:
                 segments = parse_segs(f.read())

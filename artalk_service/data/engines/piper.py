@@ -114,9 +114,7 @@ def onset_counts(
     return counts
 
 
-def alignment_to_segments(
-    symbols: list[str], counts: list[int], offset: int, rate: int
-) -> list[PhoneSegment]:
+def alignment_to_segments(symbols: list[str], counts: list[int], offset: int, rate: int) -> list[PhoneSegment]:
     """Per-symbol sample counts -> phone segments.
 
     Word breaks have a duration of their own in piper; between two words it is their
@@ -138,9 +136,7 @@ def alignment_to_segments(
         new = [
             seg
             for key, phones in spans.items()
-            for seg in split_evenly(
-                tuple(phones), bounds[min(key)] / rate, bounds[max(key) + 1] / rate
-            )
+            for seg in split_evenly(tuple(phones), bounds[min(key)] / rate, bounds[max(key) + 1] / rate)
         ]
         if pending_break and segments and new:
             # after a pause the break is more of it; between two words, their transition

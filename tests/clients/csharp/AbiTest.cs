@@ -1,6 +1,6 @@
-// C# console test of the native core's C ABI through the Unity package's own runtime files
-// (ArtalkNative.cs, ArtalkSession.cs, ArtalkChannelMap.cs are compiled into this program
-// unchanged), against the live service. Built with Mono's mcs, run with mono:
+// C# console test of the native core's C ABI through the Unity package's engine-free
+// assembly (Artalk.Face.Core.dll, compiled from Runtime/Core unchanged), against the live
+// service. Built with Mono's mcs, run with mono:
 //
 //   mono AbiTest.exe --server HOST:PORT --wav SPEECH.wav
 //                    [--tls-ca PEM] [--tls-cert PEM --tls-key PEM] [--token TOKEN] [--case NAME]...
@@ -9,52 +9,22 @@
 // cases (secure_stream, token_refused, plaintext_refused, tls_options_checked) run when
 // named, with the TLS files and token of the server given.
 // Prints PASS/FAIL per case and "N passed, N failed" last; exit code 1 on any failure.
+// The entry_points case also prints "ENTRY <library> <function>" for every P/Invoke
+// declaration, each bound to the loaded library first.
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.IO;
+using System.Reflection;
 using System.Runtime.InteropServices;
 using Artalk.Face;
+using static TestSupport;
 
 static class AbiTest
 {
     static string server, tlsCa, tlsCert, tlsKey, token;
     static short[] pcm;
     static int rate;
-
-    static void Check(bool condition, string what)
-    {
-        if (!condition) throw new Exception("check failed: " + what);
-    }
-
-    static short[] ReadWav(string path, out int sampleRate)
-    {
-        byte[] file = File.ReadAllBytes(path);
-        Check(file.Length > 44 && System.Text.Encoding.ASCII.GetString(file, 0, 4) == "RIFF", "a RIFF file");
-        int pos = 12, channels = 0, bits = 0;
-        sampleRate = 0;
-        while (pos + 8 <= file.Length)
-        {
-            string id = System.Text.Encoding.ASCII.GetString(file, pos, 4);
-            int size = BitConverter.ToInt32(file, pos + 4);
-            if (id == "fmt ")
-            {
-                channels = BitConverter.ToInt16(file, pos + 10);
-                sampleRate = BitConverter.ToInt32(file, pos + 12);
-                bits = BitConverter.ToInt16(file, pos + 22);
-            }
-            else if (id == "data")
-            {
-                Check(channels == 1 && bits == 16, "the test wav is PCM16 mono");
-                int n = Math.Min(size, file.Length - pos - 8) / 2;
-                var samples = new short[n];
-                Buffer.BlockCopy(file, pos + 8, samples, 0, n * 2);
-                return samples;
-            }
-            pos += 8 + size + (size & 1);
-        }
-        throw new Exception("no data chunk");
-    }
 
     static ArtalkSessionOptions Options(ArtalkEncoding encoding, int fps)
     {
@@ -152,6 +122,44 @@ static class AbiTest
         catch (ArtalkException e)
         {
             Check(e.Message.Contains("output fps"), e.Message);
+        }
+    }
+
+    static void TestEntryPoints()
+    {
+        int n = 0;
+        foreach (MethodInfo m in typeof(ArtalkNative).GetMethods(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static))
+        {
+            if ((m.Attributes & MethodAttributes.PinvokeImpl) == 0) continue;
+            var import = (DllImportAttribute)Attribute.GetCustomAttribute(m, typeof(DllImportAttribute));
+            Check(import != null && import.CallingConvention == CallingConvention.Cdecl, m.Name + " is a cdecl import");
+            Marshal.Prelink(m);  // binds it now: EntryPointNotFoundException when the library lacks it
+            Console.WriteLine("ENTRY {0} {1}", import.Value, import.EntryPoint ?? m.Name);
+            n++;
+        }
+        Check(n > 0, "P/Invoke declarations found");
+    }
+
+    static void TestInlineMapAndClock()
+    {
+        var o = Options(ArtalkEncoding.PcmS16Le, 25);
+        o.RetargetPreset = "no-such-preset";  // the inline map replaces the preset
+        o.RetargetInline = "{\"targets\": [{\"name\": \"mouthOpen\", \"sources\": {\"JawOpen\": 1}}]}";
+        using (var s = ArtalkSession.Open(o))
+        {
+            Check(s.AlgorithmicLatency == -1, "no latency before started: " + s.AlgorithmicLatency);
+            Check(s.WaitStarted(60), "started: " + s.LastError);
+            Check(s.ChannelNames.Length == 1 && s.ChannelNames[0] == "mouthOpen", "the inline map's channels: " +
+                  string.Join(",", s.ChannelNames));
+            Check(s.Fps == 25, "fps " + s.Fps);
+            Check(s.AlgorithmicLatency > 0 && s.AlgorithmicLatency < 5, "algorithmic latency " + s.AlgorithmicLatency);
+            Check(s.AudioTime == 0.0, "nothing pushed yet");
+            s.PushAudio(pcm, 0, rate / 2);
+            Check(Math.Abs(s.AudioTime - 0.5) < 1e-9, "half a second pushed: " + s.AudioTime);
+            s.End();
+            Check(s.WaitFinished(120), s.LastError);
+            var r = Drain(s, new Result());
+            Check(r.Frames.Count == 13 && r.Frames[0].Length == 1, "ceil(0.5 s * 25) frames of one channel: " + r.Frames.Count);
         }
     }
 
@@ -398,6 +406,8 @@ static class AbiTest
         var cases = new List<KeyValuePair<string, Action>>
         {
             new KeyValuePair<string, Action>("abi", TestAbi),
+            new KeyValuePair<string, Action>("entry_points", TestEntryPoints),
+            new KeyValuePair<string, Action>("inline_map_and_clock", TestInlineMapAndClock),
             new KeyValuePair<string, Action>("channel_map", TestChannelMap),
             new KeyValuePair<string, Action>("pcm16_stream", TestPcm16Stream),
             new KeyValuePair<string, Action>("float32_matches_pcm16", TestFloat32MatchesPcm16),

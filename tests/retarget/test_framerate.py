@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from artalk_service.runtime.framerate import FrameRateConverter
+from artalk_service.retarget.framerate import FrameRateConverter
 
 
 @pytest.mark.parametrize("out_fps", [25, 30, 50, 60, 7, 120])

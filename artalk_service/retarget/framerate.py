@@ -1,4 +1,5 @@
 """Resample a stream of native-rate frames to any output rate by linear interpolation."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -46,7 +47,9 @@ class FrameRateConverter:
         frac[lo == last] = 0.0
         values = self._window[lo] * (1 - frac) + self._window[hi] * frac
         self.emitted = end
-        drop = min((end * self.native_fps) // self.output_fps - self._base, last)  # keep the next frame's left neighbour
+        drop = min(
+            (end * self.native_fps) // self.output_fps - self._base, last
+        )  # keep the next frame's left neighbour
         if drop > 0:
             self._window, self._base = self._window[drop:], self._base + drop
         return idx, values

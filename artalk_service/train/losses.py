@@ -1,4 +1,5 @@
 """Training losses of the two stages. Motion is in normalised units throughout."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -9,18 +10,18 @@ import torch.nn.functional as F
 from ..data.articulation import lip_gap
 from ..data.phones import BILABIALS, PHONE_ID
 from ..layout import HEAD_CHANNELS, get_layout
-from .artalk import ARTalk
+from ..model.artalk import ARTalk
 
 BILABIAL_IDS = torch.tensor(sorted(PHONE_ID[p] for p in BILABIALS))
 
 
 @dataclass(frozen=True)
 class AutoencoderLossWeights:
-    head_pose: float = 3.0    # head rotation is small in amplitude yet very visible
-    velocity: float = 1.0     # frame-to-frame motion, the seam with the previous window included
+    head_pose: float = 3.0  # head rotation is small in amplitude yet very visible
+    velocity: float = 1.0  # frame-to-frame motion, the seam with the previous window included
     commitment: float = 0.25
     entropy: float = 0.1
-    lip_gap: float = 0.0      # L1 on the lip opening (articulation.lip_gap), in units of its ~0.15 std
+    lip_gap: float = 0.0  # L1 on the lip opening (articulation.lip_gap), in units of its ~0.15 std
 
 
 def channel_weights(net: ARTalk, weights: AutoencoderLossWeights) -> torch.Tensor:
@@ -30,18 +31,23 @@ def channel_weights(net: ARTalk, weights: AutoencoderLossWeights) -> torch.Tenso
     return w_C / w_C.mean()
 
 
-def motion_loss(net: ARTalk, recon_BWC: torch.Tensor, motion_B3WC: torch.Tensor,
-                weights: AutoencoderLossWeights = AutoencoderLossWeights(),
-                gap_weights_BW: torch.Tensor | None = None):
+def motion_loss(
+    net: ARTalk,
+    recon_BWC: torch.Tensor,
+    motion_B3WC: torch.Tensor,
+    weights: AutoencoderLossWeights = AutoencoderLossWeights(),
+    gap_weights_BW: torch.Tensor | None = None,
+):
     """Window w's motion (B, W, C) against the last of three normalised windows [w-2, w-1, w]:
     channel-weighted L1, velocity (the seam with window w-1 included) and lip gap, whose frames
     may weigh differently (gap_weights_BW). -> (loss, parts for logging)."""
     W = net.config.window.frames
-    target_BWC, seam_B1C = motion_B3WC[:, -W:], motion_B3WC[:, -W - 1: -W]
+    target_BWC, seam_B1C = motion_B3WC[:, -W:], motion_B3WC[:, -W - 1 : -W]
     w_C = channel_weights(net, weights)
     l1 = ((recon_BWC - target_BWC).abs() * w_C).mean()
-    velocity = ((torch.cat([seam_B1C, recon_BWC], 1).diff(dim=1)
-                 - torch.cat([seam_B1C, target_BWC], 1).diff(dim=1)).abs() * w_C).mean()
+    velocity = (
+        (torch.cat([seam_B1C, recon_BWC], 1).diff(dim=1) - torch.cat([seam_B1C, target_BWC], 1).diff(dim=1)).abs() * w_C
+    ).mean()
     loss = l1 + weights.velocity * velocity
     parts = {"l1": l1.detach(), "velocity": velocity.detach()}
     if weights.lip_gap > 0:
@@ -52,8 +58,9 @@ def motion_loss(net: ARTalk, recon_BWC: torch.Tensor, motion_B3WC: torch.Tensor,
     return loss, parts
 
 
-def autoencoder_loss(net: ARTalk, motion_B3WC: torch.Tensor,
-                     weights: AutoencoderLossWeights = AutoencoderLossWeights()):
+def autoencoder_loss(
+    net: ARTalk, motion_B3WC: torch.Tensor, weights: AutoencoderLossWeights = AutoencoderLossWeights()
+):
     """Three consecutive normalised windows -> (loss, parts for logging).
 
     Window w is reconstructed from its codes and window w-1's codes, exactly as at inference."""
@@ -74,13 +81,13 @@ def code_targets(net: ARTalk, motion_B3WC: torch.Tensor) -> tuple[torch.Tensor, 
 
 @dataclass(frozen=True)
 class TransformerLossWeights:
-    phone: float = 0.0            # auxiliary phone classification of the adapted speech features
-                                  # (needs config.speech.phone_classes)
+    phone: float = 0.0  # auxiliary phone classification of the adapted speech features
+    # (needs config.speech.phone_classes)
     bilabial_tokens: float = 0.0  # extra bit cross-entropy weight of the tokens whose frames hold a
-                                  # p/b/m: a missed closure costs a few bits among hundreds otherwise
-                                  # (and of those frames' lip gap in the decoded-motion term)
-    decoded_motion: float = 0.0   # weight of motion_loss on the motion decoded from the predicted bits
-                                  # (the bit loss alone does not see when bits move an edge in time)
+    # p/b/m: a missed closure costs a few bits among hundreds otherwise
+    # (and of those frames' lip gap in the decoded-motion term)
+    decoded_motion: float = 0.0  # weight of motion_loss on the motion decoded from the predicted bits
+    # (the bit loss alone does not see when bits move an edge in time)
     motion: AutoencoderLossWeights = AutoencoderLossWeights()  # the terms of that motion_loss
 
 
@@ -90,11 +97,17 @@ def token_spans_any(frames_BW: torch.Tensor, scales: tuple[int, ...]) -> torch.T
     return torch.cat([F.adaptive_max_pool1d(x_B1W, s)[:, 0] for s in scales], dim=1) > 0
 
 
-def transformer_loss(net: ARTalk, whisper_BTC: torch.Tensor, style_BC: torch.Tensor,
-                     prev_bits_BND: torch.Tensor, bits_BND: torch.Tensor,
-                     phones_BT: torch.Tensor | None = None,
-                     weights: TransformerLossWeights = TransformerLossWeights(),
-                     motion_B3WC: torch.Tensor | None = None, audio_dropped_B: torch.Tensor | None = None):
+def transformer_loss(
+    net: ARTalk,
+    whisper_BTC: torch.Tensor,
+    style_BC: torch.Tensor,
+    prev_bits_BND: torch.Tensor,
+    bits_BND: torch.Tensor,
+    phones_BT: torch.Tensor | None = None,
+    weights: TransformerLossWeights = TransformerLossWeights(),
+    motion_B3WC: torch.Tensor | None = None,
+    audio_dropped_B: torch.Tensor | None = None,
+):
     """Teacher-forced bit cross-entropy of the current window -> (loss, parts for logging).
     whisper_BTC = net.speech.whisper_features(audio contexts), cacheable: Whisper is frozen.
     phones_BT: the phone id of every Whisper frame (data.phones.PHONES), for the phone and
@@ -106,8 +119,11 @@ def transformer_loss(net: ARTalk, whisper_BTC: torch.Tensor, style_BC: torch.Ten
     if audio_dropped_B is not None:
         heard_BTC = torch.where(audio_dropped_B[:, None, None], net.speech.null_features, feats_BTC)
     logits_BND2 = net.logits(heard_BTC, style_BC, prev_bits_BND, bits_BND)
-    ce_BN = F.cross_entropy(logits_BND2.flatten(0, 2), bits_BND.flatten().long(),
-                            reduction="none").view(bits_BND.shape).mean(-1)
+    ce_BN = (
+        F.cross_entropy(logits_BND2.flatten(0, 2), bits_BND.flatten().long(), reduction="none")
+        .view(bits_BND.shape)
+        .mean(-1)
+    )
     gap_weights_BW = None
     if weights.bilabial_tokens > 0:
         bilabial_BW = torch.isin(phones_BT[:, net.current_rows()][:, ::2], BILABIAL_IDS.to(phones_BT.device))

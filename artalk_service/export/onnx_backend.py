@@ -8,6 +8,7 @@ cache, which goes in and out of `transformer_step` explicitly. Bits are chosen b
 `draw_bits` (after the same `guide`) as in PyTorch, so greedy and seeded sampling mean the
 same on both backends.
 """
+
 from __future__ import annotations
 
 import json
@@ -18,10 +19,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .config import ModelConfig
-from .sampling import draw_bits, guide
-from .stream import MotionModel
-from .transformer import scale_mask
+from artalk_service.model import ModelConfig, MotionModel
+from artalk_service.model.sampling import draw_bits, guide
+from artalk_service.model.transformer import scale_mask
 
 CUDA_PROVIDER, CPU_PROVIDER = "CUDAExecutionProvider", "CPUExecutionProvider"
 
@@ -36,9 +36,11 @@ def execution_providers(device: torch.device) -> list[str]:
         raise ValueError(f"onnxruntime backend: unsupported device {device}; use cpu or cuda")
     available = ort.get_available_providers()
     if CUDA_PROVIDER not in available:
-        raise RuntimeError(f"--device {device} with the onnxruntime backend needs {CUDA_PROVIDER}, but this "
-                           f"onnxruntime offers only {available}: install the gpu extra (onnxruntime-gpu) on a "
-                           f"machine with a CUDA GPU, or use --device cpu")
+        raise RuntimeError(
+            f"--device {device} with the onnxruntime backend needs {CUDA_PROVIDER}, but this "
+            f"onnxruntime offers only {available}: install the gpu extra (onnxruntime-gpu) on a "
+            f"machine with a CUDA GPU, or use --device cpu"
+        )
     # the CPU provider stays listed for the few nodes the CUDA provider has no kernel for
     return [(CUDA_PROVIDER, {"device_id": device.index or 0}), CPU_PROVIDER]
 
@@ -54,13 +56,16 @@ def open_sessions(folder: Path, files: dict[str, str], device: torch.device, thr
     # (see README "Performance"), so follow the process's OpenMP wait policy.
     spinning = os.environ.get("OMP_WAIT_POLICY", "").upper() == "ACTIVE"
     options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
-    sessions = {name: ort.InferenceSession(str(folder / file), options, providers=providers)
-                for name, file in files.items()}
+    sessions = {
+        name: ort.InferenceSession(str(folder / file), options, providers=providers) for name, file in files.items()
+    }
     wanted = CUDA_PROVIDER if device.type == "cuda" else CPU_PROVIDER
     for name, session in sessions.items():
         if wanted not in session.get_providers():  # onnxruntime drops a provider it cannot load, quietly
-            raise RuntimeError(f"onnxruntime could not start {wanted} for {name}, only {session.get_providers()} "
-                               f"(check the CUDA and cuDNN libraries)")
+            raise RuntimeError(
+                f"onnxruntime could not start {wanted} for {name}, only {session.get_providers()} "
+                f"(check the CUDA and cuDNN libraries)"
+            )
     return sessions
 
 
@@ -77,8 +82,10 @@ class OnnxBackend:
         self.device, self.tensor_device = torch.device(device), torch.device("cpu")
         files = {name: graph["file"] for name, graph in manifest["graphs"].items()}
         speech = {"speech_encoder": files.pop("speech_encoder")}
-        self._sessions = {**open_sessions(Path(folder), speech, self.device, threads or torch.get_num_threads()),
-                          **open_sessions(Path(folder), files, self.device, 1)}
+        self._sessions = {
+            **open_sessions(Path(folder), speech, self.device, threads or torch.get_num_threads()),
+            **open_sessions(Path(folder), files, self.device, 1),
+        }
         self.on_run: Callable[[str, dict, list], None] | None = None  # parity checks watch every graph call
 
         config = ModelConfig.from_dict(manifest["config"])
@@ -88,7 +95,7 @@ class OnnxBackend:
         self.mask_LL = scale_mask(self.scales).numpy()
         self.ada_names = [node.name for node in self._sessions["speech_encoder"].get_outputs()]
         step_inputs = [node.name for node in self._sessions["transformer_step"].get_inputs()]
-        self.past_names = step_inputs[3 + len(self.ada_names):]  # after x, positions, mask and the modulations
+        self.past_names = step_inputs[3 + len(self.ada_names) :]  # after x, positions, mask and the modulations
         channels = self._sessions["autoencoder_encoder"].get_inputs()[0].shape[2]
         self._null_style = self.run("style_encoder", clip=np.zeros((1, channels), np.float32))[1]
         still_motion = np.zeros((1, config.window.frames, channels), np.float32)  # mean motion, normalised
@@ -130,19 +137,24 @@ class OnnxBackend:
         start = 0
         for k, s in enumerate(self.scales):
             stop = start + x_BlC.shape[1]
-            logits, *past = self.run("transformer_step", x=np.tile(x_BlC, (2, 1, 1)) if guided else x_BlC,
-                                     positions=np.arange(start, stop), mask=mask,
-                                     **ada_feeds, **dict(zip(self.past_names, past)))
+            logits, *past = self.run(
+                "transformer_step",
+                x=np.tile(x_BlC, (2, 1, 1)) if guided else x_BlC,
+                positions=np.arange(start, stop),
+                mask=mask,
+                **ada_feeds,
+                **dict(zip(self.past_names, past)),
+            )
             logits_BsD2 = torch.from_numpy(logits[:, -s:])
             if guided:
                 logits_BsD2 = guide(logits_BsD2, guidance_B)
             bits = draw_bits(logits_BsD2, temperature_B, top_p_B, generators)
-            bits_BND[:, self.offsets[k]: self.offsets[k + 1]] = bits.numpy()
+            bits_BND[:, self.offsets[k] : self.offsets[k + 1]] = bits.numpy()
             # the next scale's inputs from the codes so far (token_embed's first token, the style,
             # stands in scale 0's place: one token, as in ARTalk); it sees every cached key
             if k + 1 < len(self.scales):
                 tokens_BNC = self.run("token_embed", style=style, bits=bits_BND)[0]
-                x_BlC = tokens_BNC[:, self.offsets[k + 1]: self.offsets[k + 2]]
+                x_BlC = tokens_BNC[:, self.offsets[k + 1] : self.offsets[k + 2]]
                 mask, start = np.ones((self.scales[k + 1], stop + self.scales[k + 1]), bool), stop
         motion_BWC = self.run("autoencoder_decoder", prev_bits=prev, bits=bits_BND)[0]
         return torch.from_numpy(bits_BND), torch.from_numpy(motion_BWC)
@@ -151,11 +163,15 @@ class OnnxBackend:
         return torch.from_numpy(self._initial_bits.copy())
 
 
-def onnxruntime_model(model: MotionModel, device: str | torch.device = "cpu", onnx_dir: str | Path | None = None,
-                      threads: int | None = None) -> MotionModel:
+def onnxruntime_model(
+    model: MotionModel,
+    device: str | torch.device = "cpu",
+    onnx_dir: str | Path | None = None,
+    threads: int | None = None,
+) -> MotionModel:
     """`model` (torch backend, CPU) computed by ONNX Runtime on `device`; its graphs come from
     `onnx_dir` (default: the cache folder of its model id), exported there first if missing."""
-    from artalk_service.export import ensure_exported
+    from artalk_service.export.onnx_export import ensure_exported
 
     execution_providers(torch.device(device))  # before a minute of export: fail now if CUDA is missing
     return model.with_backend(OnnxBackend(ensure_exported(model, onnx_dir), device, threads))
