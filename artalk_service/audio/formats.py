@@ -9,6 +9,9 @@ import numpy as np
 
 MIN_SAMPLE_RATE_HZ = 8000
 MAX_SAMPLE_RATE_HZ = 48000
+# float32 samples are in [-1, 1]; a little beyond (inter-sample peaks of a mastered line) is
+# clipped to it, and beyond FLOAT_MAX_ABS (6 dB over full scale) is not audio in [-1, 1].
+FLOAT_MAX_ABS = 2.0
 
 
 class AudioFormatError(ValueError):
@@ -61,6 +64,12 @@ def decode_samples(data: bytes, fmt: AudioFormat) -> np.ndarray:
         samples = np.frombuffer(data, dtype="<f4").astype(np.float32)
         if not np.isfinite(samples).all():
             raise AudioFormatError("float32 audio contains NaN or Inf; accepted: finite samples in [-1, 1]")
+        if samples.size and (peak := float(np.abs(samples).max())) > FLOAT_MAX_ABS:
+            raise AudioFormatError(
+                f"float32 audio has a sample of magnitude {peak:.3g}; accepted: samples in [-1, 1] "
+                f"(up to ±{FLOAT_MAX_ABS:g} is clipped to ±1)"
+            )
+        np.clip(samples, -1.0, 1.0, out=samples)
     if fmt.channels == 2:
         samples = samples.reshape(-1, 2).mean(axis=1)
     return samples

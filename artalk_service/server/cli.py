@@ -11,11 +11,15 @@ from pathlib import Path
 # Before torch loads OpenMP: spinning idle threads cost a 27x slow-down next to other
 # CPU work (measured, benchmarks/README.md); passive waiting costs nothing measurable.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# Before grpc loads: gRPC core writes its own plain-text lines to stderr (one per failed TLS
+# handshake at its default verbosity) among the JSON logs; ERROR keeps its real failures.
+os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
 
 from artalk_service.loader import ModelLoadError, load_model  # noqa: E402
 from artalk_service.server.app import serve_forever  # noqa: E402
 from artalk_service.server.config import ConfigError, ServerConfig, load_config  # noqa: E402
 from artalk_service.server.logs import configure_logging  # noqa: E402
+from artalk_service.server.security import check_tls_files  # noqa: E402
 
 
 def add_config_flags(serve: argparse.ArgumentParser) -> None:
@@ -146,6 +150,11 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"--log-level: {err}") from None
     if args.retarget_dir is not None and not args.retarget_dir.is_dir():
         raise SystemExit(f"--retarget-dir {args.retarget_dir} is not a folder")
+    if config.tls.enabled:
+        try:  # before a minute of model loading, in one line
+            check_tls_files(config.tls)
+        except ConfigError as err:
+            raise SystemExit(f"configuration error: {err}") from None
     try:
         model = load_model(args.model, args.device, args.backend, args.onnx_dir, untrained=args.untrained)
     except ModelLoadError as err:

@@ -56,14 +56,26 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+# Control characters as escapes: a newline in a client's id or a quoted value must not start a line.
+_ESCAPES = {c: f"\\x{c:02x}" for c in [*range(32), 127]} | {10: "\\n", 13: "\\r", 9: "\\t"}
+
+
+def escape_controls(text: str) -> str:
+    return text.translate(_ESCAPES)
+
+
 class TextFormatter(logging.Formatter):
+    """One line a record (a traceback, the server's own, follows on its lines)."""
+
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)s %(name)s%(ids)s: %(message)s")
 
     def format(self, record: logging.LogRecord) -> str:
         ids = [f"{key}={value}" for key in ("session_id", "error_id") if (value := getattr(record, key, ""))]
-        record.ids = f" [{' '.join(ids)}]" if ids else ""
-        return super().format(record)
+        line = logging.makeLogRecord(record.__dict__)  # the record other handlers see stays as it was
+        line.msg, line.args = escape_controls(record.getMessage()), None
+        line.ids = escape_controls(f" [{' '.join(ids)}]") if ids else ""
+        return super().format(line)
 
 
 FORMATTERS = {"json": JsonFormatter, "text": TextFormatter}  # config.LOG_FORMATS
@@ -94,6 +106,7 @@ def configure_logging(log_format: str = "json", level: str | int = "INFO") -> No
     libraries' from WARNING unless `level` is debug."""
     level = parse_level(level)
     logging.basicConfig(level=level, handlers=[log_handler(log_format, level=level)], force=True)
+    logging.captureWarnings(True)  # a library's warnings become records in the same format, not bare lines
 
 
 def _utc(created: float) -> str:

@@ -32,6 +32,26 @@ _HANDLER_FACTORIES = {  # (request_streaming, response_streaming) -> how a handl
 }
 
 
+def check_tls_files(tls: TlsConfig) -> None:
+    """ConfigError, naming the key, unless the certificate chain, its key (a matching pair) and the
+    client CA load. Checked before the model loads: gRPC itself says only "failed to bind"."""
+    import ssl
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    try:
+        context.load_cert_chain(tls.cert_file, tls.key_file)
+    except (OSError, ssl.SSLError) as err:
+        raise ConfigError(
+            f"tls.cert_file {tls.cert_file} and tls.key_file {tls.key_file}: not a PEM certificate chain and its "
+            f"matching private key ({err})"
+        ) from None
+    if tls.client_ca_file is not None:
+        try:
+            context.load_verify_locations(cafile=tls.client_ca_file)
+        except (OSError, ssl.SSLError) as err:
+            raise ConfigError(f"tls.client_ca_file {tls.client_ca_file}: not PEM CA certificates ({err})") from None
+
+
 def server_credentials(tls: TlsConfig) -> grpc.ServerCredentials:
     """The server's certificate and key; with a client CA, clients must present a certificate it signed."""
     client_ca = tls.client_ca_file.read_bytes() if tls.client_ca_file is not None else None
