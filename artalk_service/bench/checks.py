@@ -59,11 +59,14 @@ def stream_call(
     cancel_after: int | None = None,
     linger_s: float = 0.0,
     close_channel_after_s: float | None = None,
+    pause_after: int | None = None,
+    pause_s: float = 0.0,
 ) -> CallOutcome:
     """One Stream call sending `messages` as they are (serialized StreamRequests or any bytes);
     with `cancel_after`, the client cancels the call once it has that many responses, after
     not reading for `linger_s`; with `close_channel_after_s`, the channel (its connection)
-    closes under the call that long after it began."""
+    closes under the call that long after it began; with `pause_after`, the client reads
+    nothing for `pause_s` once it has that many responses, then reads on to the end."""
     method = channel.stream_stream(STREAM_METHOD)  # no serializers: bytes both ways
     start = time.perf_counter()
     call = method(iter(messages), timeout=timeout)
@@ -73,6 +76,8 @@ def stream_call(
     try:
         for raw in call:
             responses.append(pb.StreamResponse.FromString(raw))
+            if pause_after is not None and len(responses) == pause_after:
+                time.sleep(pause_s)
             if cancel_after is not None and len(responses) >= cancel_after:
                 time.sleep(linger_s)
                 call.cancel()

@@ -80,7 +80,11 @@ def _load(name_or_file: str | Path, folder: Path | None) -> RetargetMap:
             return replace(parse_map(load_file(path), ARKIT61, library.get), name=path.stem)
         except OSError as err:
             raise RetargetError(f"cannot read {path}: {err.strerror}") from None
-    return _library(folder).get(str(name_or_file))
+    library = _library(folder)
+    name = str(name_or_file)
+    if name in library.errors and name not in library.presets:  # here the operator reads why, not a client
+        raise KeyError(f"retarget preset {name!r} is invalid: {library.errors[name]}")
+    return library.get(name)
 
 
 def _validate(args) -> int:

@@ -16,7 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from artalk_service.retarget.errors import RetargetError, finite
+from artalk_service.quoting import quote
+from artalk_service.retarget.errors import RetargetError, finite, shown
+from artalk_service.retarget.limits import LIMITS, MAX_EXPONENT
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,7 @@ class PiecewiseCurve:
 
 
 Curve = PowerCurve | SmoothstepCurve | PiecewiseCurve
+MIN_EDGE_GAP = 1e-6  # smoothstep edges closer than this would divide by a float32 zero
 CURVE_TYPES = ("power", "smoothstep", "piecewise")
 
 
@@ -78,26 +81,28 @@ class CurveBank:
             values[:, j] = np.interp(values[:, j], xs, ys)
 
 
-def parse_curve(raw: Any, where: str) -> Curve | None:
+def parse_curve(raw: Any, where: str, max_points: int = LIMITS.max_curve_points) -> Curve | None:
     """A curve from its JSON form; None (or "linear") is no curve."""
     if raw is None or raw == "linear" or raw == {"type": "linear"}:
         return None
-    if not isinstance(raw, dict) or raw.get("type") not in CURVE_TYPES:
+    if not isinstance(raw, dict) or not isinstance(raw.get("type"), str) or raw["type"] not in CURVE_TYPES:
         raise RetargetError(
-            f'{where}: bad curve {raw!r}; accepted: {{"type": one of {list(CURVE_TYPES)}, ...}} or "linear"'
+            f'{where}: bad curve {quote(raw)}; accepted: {{"type": one of {list(CURVE_TYPES)}, ...}} or "linear"'
         )
     kind = raw["type"]
     keys = {"power": "exponent", "smoothstep": "edges", "piecewise": "points"}
     unknown = set(raw) - {"type", keys[kind]}
     if unknown or keys[kind] not in raw:
         raise RetargetError(f"{where}: bad {kind} curve: it takes exactly 'type' and '{keys[kind]}'")
-    return {"power": _power, "smoothstep": _smoothstep, "piecewise": _piecewise}[kind](raw[keys[kind]], where)
+    if kind == "piecewise":
+        return _piecewise(raw["points"], where, max_points)
+    return {"power": _power, "smoothstep": _smoothstep}[kind](raw[keys[kind]], where)
 
 
 def _power(exponent: Any, where: str) -> PowerCurve:
-    value = finite(exponent, f"{where}: power curve exponent")
+    value = finite(exponent, f"{where}: power curve exponent", limit=MAX_EXPONENT)
     if value <= 0:
-        raise RetargetError(f"{where}: bad power curve: exponent {value} must be > 0")
+        raise RetargetError(f"{where}: bad power curve: exponent {value} must be > 0 (at most {shown(MAX_EXPONENT)})")
     return PowerCurve(value)
 
 
@@ -105,12 +110,18 @@ def _smoothstep(edges: Any, where: str) -> SmoothstepCurve:
     if not isinstance(edges, list) or len(edges) != 2:
         raise RetargetError(f"{where}: bad smoothstep curve: 'edges' must be [edge0, edge1]")
     e0, e1 = (finite(e, f"{where}: smoothstep edge") for e in edges)
-    if e0 == e1:
-        raise RetargetError(f"{where}: bad smoothstep curve: edges [{e0}, {e1}] must differ")
+    if abs(e1 - e0) < MIN_EDGE_GAP:
+        raise RetargetError(
+            f"{where}: bad smoothstep curve: edges [{e0}, {e1}] must differ by at least {shown(MIN_EDGE_GAP)}"
+        )
     return SmoothstepCurve(e0, e1)
 
 
-def _piecewise(points: Any, where: str) -> PiecewiseCurve:
+def _piecewise(points: Any, where: str, max_points: int) -> PiecewiseCurve:
+    if isinstance(points, list) and len(points) > max_points:
+        raise RetargetError(
+            f"{where}: bad piecewise curve: {len(points):,} points; the limit is {max_points:,} points per curve"
+        )
     if not isinstance(points, list) or len(points) < 2 or not all(isinstance(p, list) and len(p) == 2 for p in points):
         raise RetargetError(f"{where}: bad piecewise curve: 'points' must be at least two [x, y] pairs")
     parsed = tuple(
@@ -118,5 +129,5 @@ def _piecewise(points: Any, where: str) -> PiecewiseCurve:
     )
     xs = [x for x, _ in parsed]
     if any(b <= a for a, b in zip(xs, xs[1:])):
-        raise RetargetError(f"{where}: bad piecewise curve: point x values {xs} must strictly increase")
+        raise RetargetError(f"{where}: bad piecewise curve: point x values {quote(xs)} must strictly increase")
     return PiecewiseCurve(parsed)

@@ -21,6 +21,7 @@ import numpy as np
 from artalk_service.layout import MotionLayout
 from artalk_service.retarget.bones import Bone
 from artalk_service.retarget.curves import Curve, CurveBank
+from artalk_service.retarget.limits import OUTPUT_LIMIT
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,8 @@ class RetargetState:
         smoothed = time_constants > 0
         self._cols = np.flatnonzero(smoothed)
         # Exact discretisation of a first-order low-pass at this frame rate.
-        self._alpha = (1.0 - np.exp(-1.0 / (fps * time_constants[smoothed]))).astype(np.float32)
+        with np.errstate(over="ignore", divide="ignore"):  # a tiny time constant: alpha 1, no smoothing
+            self._alpha = (1.0 - np.exp(-1.0 / (fps * time_constants[smoothed]))).astype(np.float32)
         self._last: np.ndarray | None = None
 
     def filter(self, values: np.ndarray) -> None:
@@ -85,7 +87,7 @@ class RetargetMap:
         for j, target in enumerate(self.targets):
             for channel, weight in target.sources:
                 weights[self.layout.index(channel), j] += weight * target.gain
-        clamps = [t.clamp or (-np.inf, np.inf) for t in self.targets]
+        clamps = [t.clamp or (-OUTPUT_LIMIT, OUTPUT_LIMIT) for t in self.targets]
         smoothing = [t.smoothing for t in self.targets] + [b.smoothing for b in self.bones for _ in range(3)]
         object.__setattr__(
             self,
@@ -127,15 +129,22 @@ class RetargetMap:
         """
         c = self._compiled
         state = self.new_state(self.layout.fps) if state is None else state
-        targets = frames @ c["weights"] + c["offset"]
-        c["curves"].apply(targets)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # what overflows is limited below
+            targets = frames @ c["weights"] + c["offset"]
+            c["curves"].apply(targets)
+            angles = frames[:, c["bone_sources"]] * c["bone_gain"]
+        # The one rule that keeps every output finite (docs/retarget.md, Limits): NaN is 0, and
+        # values are limited to +-OUTPUT_LIMIT (clamp bounds are within it), before smoothing.
+        np.nan_to_num(targets, copy=False, nan=0.0, posinf=OUTPUT_LIMIT, neginf=-OUTPUT_LIMIT)
         np.clip(targets, c["lo"], c["hi"], out=targets)
-        angles = frames[:, c["bone_sources"]] * c["bone_gain"]
+        np.nan_to_num(angles, copy=False, nan=0.0, posinf=OUTPUT_LIMIT, neginf=-OUTPUT_LIMIT)
+        np.clip(angles, -OUTPUT_LIMIT, OUTPUT_LIMIT, out=angles)
         values = np.concatenate([targets, angles], axis=1).astype(np.float32)
         state.filter(values)
         n_targets = len(self.targets)
         bones = [bone.values(values[:, n_targets + 3 * k : n_targets + 3 * k + 3]) for k, bone in enumerate(self.bones)]
-        return np.concatenate([values[:, :n_targets], *bones], axis=1).astype(np.float32, copy=False)
+        out = np.concatenate([values[:, :n_targets], *bones], axis=1).astype(np.float32, copy=False)
+        return np.clip(out, -OUTPUT_LIMIT, OUTPUT_LIMIT, out=out) if self.bones else out  # Euler degrees of huge angles
 
     def to_spec(self) -> dict:
         """The map in its JSON form, fully resolved (no extends, mirror or swap_sides left)."""

@@ -17,18 +17,17 @@ is schema.json beside this file; docs/retarget.md explains every key.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
-import yaml
-
 from artalk_service.layout import MotionLayout
+from artalk_service.quoting import quote
 from artalk_service.retarget.bones import CONVENTIONS, OUTPUTS, Bone
 from artalk_service.retarget.curves import parse_curve
 from artalk_service.retarget.errors import RetargetError, check_channel, finite
+from artalk_service.retarget.limits import LIMITS, MapLimits
+from artalk_service.retarget.loading import check_nesting, load_file, load_text
 from artalk_service.retarget.map import RetargetMap, Target
 from artalk_service.retarget.mirror import mirror_sources
 
@@ -36,65 +35,59 @@ MAP_KEYS = ("$schema", "name", "description", "layout", "extends", "remove", "sw
 TARGET_KEYS = ("name", "sources", "gain", "offset", "clamp", "curve", "smoothing", "mirror")
 BONE_KEYS = ("bone", "from", "convention", "output", "gain", "smoothing")
 
+__all__ = ["parse_map", "load_file", "load_text", "MAP_KEYS", "TARGET_KEYS", "BONE_KEYS"]
+
 
 def parse_map(
-    text_or_dict: str | dict, layout: MotionLayout, resolve_preset: Callable[[str], RetargetMap]
+    text_or_dict: str | dict,
+    layout: MotionLayout,
+    resolve_preset: Callable[[str], RetargetMap],
+    limits: MapLimits = LIMITS,
 ) -> RetargetMap:
-    """Parse and validate a whole map; raises RetargetError, never returns half a map.
+    """Parse and validate a whole map within `limits`; raises RetargetError, never returns half a map.
 
     resolve_preset(name) returns the map `extends` names, or raises KeyError.
     """
-    spec = load_text(text_or_dict) if isinstance(text_or_dict, str) else text_or_dict
+    if isinstance(text_or_dict, str):
+        spec = load_text(text_or_dict, limits)
+    else:
+        spec = text_or_dict
+        check_nesting(spec, limits)
     if not isinstance(spec, dict):
         raise RetargetError("a retarget map must be an object with a 'targets' list")
     _check_keys(spec, MAP_KEYS, "the map")
     if spec.get("layout", layout.name) != layout.name:
-        raise RetargetError(f"'layout' is {spec['layout']!r} but the model's layout is {layout.name!r}")
-    base = _base(spec.get("extends"), resolve_preset)
+        raise RetargetError(f"'layout' is {quote(spec['layout'])} but the model's layout is {layout.name!r}")
+    base = _base(spec.get("extends"), resolve_preset, limits)
     removed = _removed(spec.get("remove", []), base)
-    targets = _targets(_merge(base["targets"], _list(spec, "targets"), "name", removed), layout)
+    targets = _targets(_merge(base["targets"], _list(spec, "targets", limits), "name", removed), layout, limits)
     if _flag(spec, "swap_sides"):
         targets = [replace(t, sources=mirror_sources(t.sources, layout)) for t in targets]
     bones = [
-        _bone(raw, i, layout) for i, raw in enumerate(_merge(base["bones"], _list(spec, "bones"), "bone", removed))
+        _bone(raw, i, layout, limits)
+        for i, raw in enumerate(_merge(base["bones"], _list(spec, "bones", limits), "bone", removed))
     ]
-    result = RetargetMap(
-        _text(spec, "name", "inline"), layout, tuple(targets), tuple(bones), _text(spec, "description", "")
-    )
+    channels = len(targets) + sum(len(b.channel_names) for b in bones)
+    if channels > limits.max_channels:
+        raise RetargetError(
+            f"the map has {channels:,} output channels (targets, mirror twins and bone channels); "
+            f"the limit is {limits.max_channels:,}"
+        )
+    name = _name(_text(spec, "name", "inline"), "'name'", limits)
+    result = RetargetMap(name, layout, tuple(targets), tuple(bones), _text(spec, "description", ""))
     if not result.names:
         raise RetargetError("the map has no targets")
     _check_unique(result.names, "output channel")
     return result
 
 
-def load_file(path: Path) -> Any:
-    """A map file's content: .json files must be JSON (for exact errors), others YAML."""
-    text = path.read_text(encoding="utf-8")
-    if path.suffix.lower() != ".json":
-        return load_text(text)
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as err:
-        raise RetargetError(f"invalid JSON at line {err.lineno} column {err.colno}: {err.msg}") from None
-
-
-def load_text(text: str) -> Any:
-    """JSON, or else YAML (a superset for maps written by hand)."""
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        pass
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        raise RetargetError(f"retarget map is neither valid JSON nor YAML: {err}") from None
-
-
-def _base(extends: Any, resolve_preset: Callable[[str], RetargetMap]) -> dict:
+def _base(extends: Any, resolve_preset: Callable[[str], RetargetMap], limits: MapLimits) -> dict:
     if extends is None:
         return {"targets": [], "bones": []}
+    if not isinstance(extends, str):
+        raise RetargetError(f"'extends' must be a preset name, got {quote(extends)}")
     try:
-        spec = resolve_preset(str(extends)).to_spec()
+        spec = resolve_preset(_name(extends, "'extends'", limits)).to_spec()
     except KeyError as err:
         raise RetargetError(f"'extends': {err.args[0]}") from None
     return {"bones": [], **spec}
@@ -103,20 +96,22 @@ def _base(extends: Any, resolve_preset: Callable[[str], RetargetMap]) -> dict:
 def _removed(remove: Any, base: dict) -> set[str]:
     if not isinstance(remove, list) or not all(isinstance(n, str) for n in remove):
         raise RetargetError("'remove' must be a list of inherited target or bone names")
-    inherited = [t["name"] for t in base["targets"]] + [b["bone"] for b in base["bones"]]
+    inherited = {t["name"] for t in base["targets"]} | {b["bone"] for b in base["bones"]}
     for name in remove:
         if name not in inherited:
             raise RetargetError(
-                f"'remove': {name!r} is not an inherited target or bone"
+                f"'remove': {quote(name)} is not an inherited target or bone"
                 + ("" if inherited else "; 'remove' needs 'extends'")
             )
     return set(remove)
 
 
-def _list(spec: dict, key: str) -> list:
+def _list(spec: dict, key: str, limits: MapLimits) -> list:
     raw = spec.get(key, [])
     if not isinstance(raw, list):
         raise RetargetError(f"'{key}' must be a list of objects")
+    if len(raw) > limits.max_channels:
+        raise RetargetError(f"'{key}' has {len(raw):,} entries; the limit is {limits.max_channels:,} output channels")
     return raw
 
 
@@ -124,52 +119,62 @@ def _merge(inherited: list[dict], own: list, key: str, removed: set[str]) -> lis
     """Own entries override inherited ones of the same name key by key, in the inherited place."""
     names = [raw.get(key) if isinstance(raw, dict) else None for raw in own]
     _check_unique([n for n in names if isinstance(n, str)], "target" if key == "name" else "bone")
-    own_by_name = dict(zip(names, own))
+    own_by_name = {name: raw for name, raw in zip(names, own) if isinstance(name, str)}
     merged = [{**entry, **own_by_name.get(entry[key], {})} for entry in inherited if entry[key] not in removed]
     inherited_names = {entry[key] for entry in inherited}
-    return merged + [raw for name, raw in zip(names, own) if name not in inherited_names]
+    return merged + [raw for name, raw in zip(names, own) if not (isinstance(name, str) and name in inherited_names)]
 
 
-def _targets(raws: list, layout: MotionLayout) -> list[Target]:
+def _targets(raws: list, layout: MotionLayout, limits: MapLimits) -> list[Target]:
     targets = []
     for i, raw in enumerate(raws):
-        target = _target(raw, i, layout)
+        target = _target(raw, i, layout, limits)
         targets.append(target)
         twin = raw.get("mirror")
         if twin is not None:
             if not isinstance(twin, str) or not twin:
-                raise RetargetError(f"target {target.name!r}: 'mirror' must be the twin target's name")
+                raise RetargetError(f"target {quote(target.name)}: 'mirror' must be the twin target's name")
+            twin = _name(twin, f"target {quote(target.name)}: 'mirror'", limits)
             targets.append(replace(target, name=twin, sources=mirror_sources(target.sources, layout)))
+        if len(targets) > limits.max_channels:
+            raise RetargetError(
+                f"the map has more than {limits.max_channels:,} targets (mirror twins included), the limit"
+            )
     return targets
 
 
-def _target(raw: Any, index: int, layout: MotionLayout) -> Target:
+def _target(raw: Any, index: int, layout: MotionLayout, limits: MapLimits) -> Target:
     if not isinstance(raw, dict) or not isinstance(raw.get("name"), str) or not raw["name"]:
         raise RetargetError(f"targets[{index}] must be an object with a non-empty string 'name'")
-    where = f"target {raw['name']!r}"
+    name = _name(raw["name"], f"targets[{index}]: 'name'", limits)
+    where = f"target {quote(name)}"
     _check_keys(raw, TARGET_KEYS, where)
     sources = raw.get("sources")
     if not isinstance(sources, dict) or not sources:
         raise RetargetError(f"{where}: 'sources' must be a non-empty object of source channel -> weight")
     weights = tuple(
-        (check_channel(channel, layout.channels, layout.name, where), finite(weight, f"{where}: weight of {channel!r}"))
+        (
+            check_channel(channel, layout.channels, layout.name, where),
+            finite(weight, f"{where}: weight of {quote(channel)}"),
+        )
         for channel, weight in sources.items()
     )
     return Target(
-        raw["name"],
+        name,
         weights,
         gain=finite(raw.get("gain", 1.0), f"{where}: gain"),
         offset=finite(raw.get("offset", 0.0), f"{where}: offset"),
         clamp=_clamp(raw.get("clamp"), where),
-        curve=parse_curve(raw.get("curve"), where),
+        curve=parse_curve(raw.get("curve"), where, limits.max_curve_points),
         smoothing=_smoothing(raw.get("smoothing", 0.0), where),
     )
 
 
-def _bone(raw: Any, index: int, layout: MotionLayout) -> Bone:
+def _bone(raw: Any, index: int, layout: MotionLayout, limits: MapLimits) -> Bone:
     if not isinstance(raw, dict) or not isinstance(raw.get("bone"), str) or not raw["bone"]:
         raise RetargetError(f"bones[{index}] must be an object with a non-empty string 'bone'")
-    where = f"bone {raw['bone']!r}"
+    name = _name(raw["bone"], f"bones[{index}]: 'bone'", limits)
+    where = f"bone {quote(name)}"
     _check_keys(raw, BONE_KEYS, where)
     sources = raw.get("from")
     if not isinstance(sources, list) or len(sources) != 3:
@@ -180,18 +185,18 @@ def _bone(raw: Any, index: int, layout: MotionLayout) -> Bone:
         check_channel(channel, layout.channels, layout.name, where)
         if channel not in layout.rotation_channels:
             raise RetargetError(
-                f"{where}: {channel!r} is not a rotation channel; accepted: {', '.join(layout.rotation_channels)}"
+                f"{where}: {quote(channel)} is not a rotation channel; accepted: {', '.join(layout.rotation_channels)}"
             )
     convention = raw.get("convention", "unity")
-    if convention not in CONVENTIONS:
-        raise RetargetError(f"{where}: unknown convention {convention!r}; accepted: {', '.join(CONVENTIONS)}")
+    if not isinstance(convention, str) or convention not in CONVENTIONS:
+        raise RetargetError(f"{where}: unknown convention {quote(convention)}; accepted: {', '.join(CONVENTIONS)}")
     output = raw.get("output", "quaternion")
-    if output not in OUTPUTS:
-        raise RetargetError(f"{where}: unknown output {output!r}; accepted: {', '.join(OUTPUTS)}")
+    if not isinstance(output, str) or output not in OUTPUTS:
+        raise RetargetError(f"{where}: unknown output {quote(output)}; accepted: {', '.join(OUTPUTS)}")
     if output == "euler_degrees" and CONVENTIONS[convention].euler is None:
         raise RetargetError(f"{where}: {convention} rotations are quaternions only; use output 'quaternion'")
     return Bone(
-        raw["bone"],
+        name,
         tuple(sources),
         convention,
         output,
@@ -218,17 +223,24 @@ def _smoothing(raw: Any, where: str) -> float:
     return seconds
 
 
+def _name(value: str, what: str, limits: MapLimits) -> str:
+    if len(value) > limits.max_name_chars:
+        raise RetargetError(f"{what} {quote(value)} is longer than the limit of {limits.max_name_chars} characters")
+    return value
+
+
 def _check_keys(raw: dict, accepted: tuple[str, ...], where: str) -> None:
-    unknown = set(raw) - set(accepted)
+    unknown = [key for key in raw if key not in accepted]
     if unknown:
-        raise RetargetError(f"{where}: unknown key(s) {sorted(unknown)}; accepted: {', '.join(accepted)}")
+        shown = quote(sorted(unknown, key=str)) if len(unknown) <= 1000 else f"{len(unknown):,} keys"
+        raise RetargetError(f"{where}: unknown key(s) {shown}; accepted: {', '.join(accepted)}")
 
 
 def _check_unique(names: list[str], what: str) -> None:
     seen: set[str] = set()
     for name in names:
         if name in seen:
-            raise RetargetError(f"duplicate {what} {name!r}; each name may appear once")
+            raise RetargetError(f"duplicate {what} {quote(name)}; each name may appear once")
         seen.add(name)
 
 

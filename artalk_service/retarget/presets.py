@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from artalk_service.layout import ARKIT61, MotionLayout
+from artalk_service.quoting import names, quote
 from artalk_service.retarget.map import RetargetMap, Target
 from artalk_service.retarget.parse import load_file, parse_map
 
@@ -62,4 +63,4 @@ def get_preset(name: str) -> RetargetMap:
     try:
         return PRESETS[name]
     except KeyError:
-        raise KeyError(f"unknown retarget preset {name!r}; available: {sorted(PRESETS)}") from None
+        raise KeyError(f"unknown retarget preset {quote(name)}; available: {names(sorted(PRESETS))}") from None

@@ -32,13 +32,17 @@ is computed alone, and only a session whose own windows still fail is ended (a F
 A session the runtime gives up on gets a `Failed` event naming the `FailureKind`; the runtime
 says what happened, the server decides the status the client sees (server/status.py).
 
-The model thread never waits for a client. Backpressure is per session and bounded:
+The model thread never waits for a client. Backpressure is per session and bounded, and
+one bounded outbox holds every event kind (frames, echoed chunks, utterance ends):
 - input: a handler stops reading the client's messages while more than
-  `max_input_backlog_s` of its audio is accepted but not yet animated (gRPC flow control
-  then slows the client down);
-- output: a session with more than `max_unsent_s` of frames its client has not read is
-  paused (no compute is spent on it); paused for longer than `stall_timeout_s`, it is
-  ended (CLIENT_TOO_SLOW) and its state freed.
+  `max_input_backlog_s` of its audio is accepted but not yet animated, or while its queued
+  commands and unsent events together pass `max_unsent_events` (gRPC flow control then slows
+  the client down): a flood of empty echoed chunks or of flushes waits in the transport;
+- output: a session with more than `max_unsent_s` of frames, or `max_unsent_events`
+  events, its client has not read is paused (no compute is spent on it);
+  paused for longer than `stall_timeout_s`, it is ended (CLIENT_TOO_SLOW) and its state freed.
+  The handle's `on_end` hook tells the event loop at once, so that the call can be ended even
+  while its writer is stuck handing a response to a client that does not read.
 """
 
 from __future__ import annotations
@@ -68,6 +72,9 @@ class SchedulerConfig:
     encode_ahead: int = 1  # speech-encode up to this many ready windows of one session per step
     max_input_backlog_s: float = 10.0  # audio accepted but not animated, per session, before reading pauses
     max_unsent_s: float = 10.0  # frames not read by the client, per session, before it is paused
+    # events of any kind (frame batches, echoed chunks, utterance ends) not read by the client, per
+    # session, before it is paused; the handler stops reading the client's messages at this bound too
+    max_unsent_events: int = 512
     stall_timeout_s: float = 20.0  # paused that long: the session ends (CLIENT_TOO_SLOW)
     idle_lead_s: float = 0.1  # idle frames are sent this far ahead of the wall clock
     stats_window: int = 4096  # model steps kept for statistics
@@ -98,7 +105,7 @@ class FailureKind(enum.Enum):
     """Why the runtime gave up on a session."""
 
     BAD_AUDIO = enum.auto()  # the client's audio does not match its declared format
-    CLIENT_TOO_SLOW = enum.auto()  # the client left its frames unread for stall_timeout_s
+    CLIENT_TOO_SLOW = enum.auto()  # the client left its responses unread for stall_timeout_s
     SHUTTING_DOWN = enum.auto()  # the server ended every session to stop (end_all)
     FAULT = enum.auto()  # a model step or session operation raised: a bug or a device error
 
@@ -142,7 +149,8 @@ class PlayoutClock:
 
 class SessionHandle:
     """One session as seen by both sides. Commands go in from the event loop, events come
-    out to it; `written` is counted by the handler as frames reach gRPC."""
+    out to it; the handler reports each event it hands to gRPC (`sent`), so that the outbox
+    stays bounded (see the module docstring)."""
 
     def __init__(self, scheduler: Scheduler, session: Session, loop: asyncio.AbstractEventLoop):
         self.scheduler, self.session, self.loop = scheduler, session, loop
@@ -151,6 +159,8 @@ class SessionHandle:
         # Each counter is written by one thread only, so none can lose an update.
         self.produced = 0  # frames put in the outbox (model thread)
         self.written = 0  # frames handed to gRPC (event loop)
+        self.emitted = 0  # events of any kind put in the outbox (model thread)
+        self.events_sent = 0  # ... and handed to gRPC (event loop)
         self.queued_in = 0.0  # audio seconds queued (event loop)
         self.queued_out = 0.0  # ... and applied (model thread)
         self.backlog_s = 0.0  # audio seconds accepted but not yet animated (published by the model thread)
@@ -158,6 +168,7 @@ class SessionHandle:
         self.dropped: set[int] = set()  # cancelled utterances (event loop side)
         self.pending_done = False
         self.failure: Failed | None = None  # set when the scheduler gave up on the session
+        self.on_end: Callable[[Failed], None] | None = None  # called on the event loop when it does
         self.paused_since: float | None = None
         self.clock = PlayoutClock()  # of the current utterance (model thread)
         self.idle_wall0 = time.monotonic()  # wall time the current idle period began
@@ -168,6 +179,7 @@ class SessionHandle:
         self.ended = False  # end_of_audio (or the client's half-close) queued
         fps = session.settings.output_fps
         self._max_unsent = max(1, int(scheduler.config.max_unsent_s * fps))
+        self._max_events = max(1, scheduler.config.max_unsent_events)
 
     # ---- event loop side
     def push(self, data: bytes, seconds: float) -> None:
@@ -199,17 +211,30 @@ class SessionHandle:
     def input_backlog_s(self) -> float:
         return self.queued_in - self.queued_out + self.backlog_s
 
-    def wrote(self, frames: int) -> None:
-        """The handler passed `frames` frames to gRPC (or dropped them)."""
+    def sent(self, event: Any) -> None:
+        """The handler passed an event of the outbox to gRPC (or dropped it)."""
         paused = self.paused
-        self.written += frames
+        self.events_sent += 1
+        if isinstance(event, FrameBlock):
+            self.written += len(event.time_codes)
         if paused and not self.paused:
             self.scheduler._wake()  # it may compute again
 
+    @property
+    def unsent_events(self) -> int:
+        return self.emitted - self.events_sent
+
+    def input_room(self) -> bool:
+        """Whether the handler may queue another client message (backpressure, input side)."""
+        return self.closed or (
+            self.input_backlog_s() <= self.scheduler.config.max_input_backlog_s
+            and len(self.commands) + self.unsent_events < self._max_events
+        )
+
     async def wait_for_input_room(self) -> None:
-        """Backpressure: return once this session's unanimated audio is under the bound."""
-        limit = self.scheduler.config.max_input_backlog_s
-        while self.input_backlog_s() > limit and not self.closed:
+        """Backpressure: return once this session's unanimated audio is under its bound, and
+        its queued commands and unsent events are under theirs (each command makes events)."""
+        while not self.input_room():
             await asyncio.sleep(0.01)
 
     def close(self) -> None:
@@ -218,21 +243,29 @@ class SessionHandle:
         self.scheduler._remove(self)
 
     def _command(self, *command) -> None:
+        if self.closed:  # the session is over: nothing would apply it
+            return
         self.commands.append(command)
         self.scheduler._wake()
 
     # ---- model thread side
     @property
     def paused(self) -> bool:
-        return self.produced - self.written > self._max_unsent
+        return self.produced - self.written > self._max_unsent or self.emitted - self.events_sent >= self._max_events
 
     def emit(self, event: Any) -> None:
         if isinstance(event, FrameBlock):
             self.produced += len(event.time_codes)
+        self.emitted += 1
         try:
             self.loop.call_soon_threadsafe(self.outbox.put_nowait, event)
         except RuntimeError:  # the event loop is closed: the server is gone
             self.closed = True
+
+    def _ended(self) -> None:
+        """Event loop: the scheduler gave up on this session (its Failed is in the outbox)."""
+        if self.on_end is not None and self.failure is not None:
+            self.on_end(self.failure)
 
 
 class Scheduler:
@@ -491,8 +524,8 @@ class Scheduler:
                 h,
                 Failed(
                     FailureKind.CLIENT_TOO_SLOW,
-                    f"the client did not read {unsent:.1f} s of frames for "
-                    f"{self.config.stall_timeout_s:g} s; read the stream as fast as frames arrive",
+                    f"the client did not read its responses ({h.unsent_events} messages, {unsent:.1f} s of "
+                    f"frames) for {self.config.stall_timeout_s:g} s; read the stream as fast as responses arrive",
                 ),
             )
 
@@ -502,9 +535,12 @@ class Scheduler:
             self._end(h, Failed(kind, message))
 
     def _fail(self, h: SessionHandle, err: Exception) -> None:
-        """End a session whose operation raised `err`."""
+        """End a session whose operation raised `err`. Its traceback starts below the frame
+        that caught it: that frame holds the handle, and the handle the failure (a cycle that
+        only the garbage collector would free, with the session's state)."""
         kind = FailureKind.BAD_AUDIO if isinstance(err, AudioFormatError) else FailureKind.FAULT
-        self._end(h, Failed(kind, str(err), err))
+        tb = err.__traceback__
+        self._end(h, Failed(kind, str(err), err.with_traceback(tb.tb_next if tb is not None else None)))
 
     def _end(self, h: SessionHandle, failure: Failed) -> None:
         h.failure = failure
@@ -512,6 +548,10 @@ class Scheduler:
         h.commands.clear()
         h.closed = True
         self._remove(h)
+        try:
+            h.loop.call_soon_threadsafe(h._ended)
+        except RuntimeError:  # the event loop is closed: the server is gone
+            pass
 
 
 def _resolve(future: asyncio.Future, result, error) -> None:

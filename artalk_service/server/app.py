@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import signal
@@ -94,6 +95,7 @@ async def start_server(
     options = [
         ("grpc.max_receive_message_length", limits.max_message_bytes),
         ("grpc.max_send_message_length", limits.max_message_bytes),
+        ("grpc.so_reuseport", int(config.reuse_port)),  # gRPC's default is on: a second server would bind too
     ]
     access = [AccessInterceptor(tokens, SessionRate(limits.sessions_per_minute_per_token))] if tokens else []
     metrics = ServerMetrics()
@@ -107,12 +109,16 @@ async def start_server(
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection((SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
     address = f"[{host}]:{port}" if ":" in host and not host.startswith("[") else f"{host}:{port}"  # IPv6
-    if config.tls.enabled:
-        bound = server.add_secure_port(address, server_credentials(config.tls))
-    else:
-        bound = server.add_insecure_port(address)
+    try:  # grpc raises RuntimeError, or returns 0, when the address cannot be bound
+        if config.tls.enabled:
+            bound = server.add_secure_port(address, server_credentials(config.tls))
+        else:
+            bound = server.add_insecure_port(address)
+    except RuntimeError:
+        bound = 0
     if bound == 0:
-        raise OSError(f"could not bind {host}:{port}")
+        await scheduler.stop()
+        raise OSError(f"could not bind {host}:{port}: in use by another process, or not an address of this machine")
     await server.start()
     for name in ("", SERVICE_NAME):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
@@ -138,7 +144,7 @@ async def _watch(maps: MapLibrary, poll_seconds: float) -> None:
     while True:
         await asyncio.sleep(poll_seconds)
         try:
-            maps.refresh()
+            await asyncio.to_thread(maps.refresh)  # a large map file must not stall the sessions
         except Exception:  # noqa: BLE001 - a vanished folder or a bad file must not stop the watching
             log.exception("reading the retarget folder %s failed; will retry", maps.folder)
 
@@ -147,6 +153,10 @@ async def serve_forever(model, config: ServerConfig, retarget_dir: Path | None =
     # One-time initialisation (kernels, allocator, thread pools) costs seconds on the first
     # inference; pay it before the first session instead of in its first-frame latency.
     model.animate(np.zeros(2 * model.sample_rate, dtype=np.float32))
+    # The objects made so far live as long as the server: a full collection over them (torch's
+    # included) holds the GIL for 150-200 ms, every session's frames with it; frozen, ~25 ms.
+    gc.collect()
+    gc.freeze()
     running = await start_server(model, config, retarget_dir)
     print(
         f"artalk-service listening on {config.host}:{running.port} (model {model.model_id}, device {model.device})",

@@ -40,6 +40,13 @@ def add_config_flags(serve: argparse.ArgumentParser) -> None:
         const="true",
         help="serve a non-loopback address without TLS (something else encrypts)",
     )
+    serve.add_argument(
+        "--reuse-port",
+        dest="server.reuse_port",
+        action="store_const",
+        const="true",
+        help="let other processes listen on the same port (SO_REUSEPORT); default: a port in use is an error",
+    )
     serve.add_argument("--tls-cert", dest="tls.cert_file", metavar="PEM", help="server certificate chain (TLS on)")
     serve.add_argument("--tls-key", dest="tls.key_file", metavar="PEM", help="private key of --tls-cert")
     serve.add_argument(
@@ -55,7 +62,10 @@ def add_config_flags(serve: argparse.ArgumentParser) -> None:
         help="bearer tokens, one a line; also read: ARTALK_TOKENS (comma-separated)",
     )
     serve.add_argument(
-        "--max-sessions", dest="limits.max_sessions", metavar="N", help="concurrent Stream sessions (default 64)"
+        "--max-sessions",
+        dest="limits.max_sessions",
+        metavar="N",
+        help="concurrent Stream and AnimateClip calls (default 64)",
     )
     serve.add_argument(
         "--idle-timeout",
@@ -163,6 +173,8 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(serve_forever(model, config, retarget_dir=args.retarget_dir))
     except ConfigError as err:  # found on start: e.g. an empty tokens file
         raise SystemExit(f"configuration error: {err}") from None
+    except OSError as err:  # the port: one line, not a traceback
+        raise SystemExit(f"cannot serve: {err}") from None
     return 0
 
 

@@ -58,6 +58,7 @@ class ServerConfig:
     host: str = "127.0.0.1"
     port: int = 50051
     allow_insecure_remote: bool = False  # serve a non-loopback address without TLS anyway
+    reuse_port: bool = False  # let other processes bind the same port too (SO_REUSEPORT)
     drain_seconds: float = 30.0  # on SIGTERM: how long in-flight utterances may finish
     limits: Limits = field(default_factory=Limits)
     tls: TlsConfig = field(default_factory=TlsConfig)
@@ -142,7 +143,7 @@ def is_loopback(host: str) -> bool:
 def _validate_limits(limits: Limits) -> None:
     for f in dataclasses.fields(limits):
         value = getattr(limits, f.name)
-        rate = f.name == "sessions_per_minute_per_token"  # the one limit that may be 0 (off)
+        rate = f.name in ("sessions_per_minute_per_token", "max_stream_messages_per_second")  # may be 0 (off)
         if value < 0 or (value == 0 and not rate):
             raise ConfigError(
                 f"limits.{f.name} is {value:g}; accepted: a number above 0"

@@ -1,6 +1,9 @@
-"""The artalk.v1 messages the service answers with, built from the model, the limits and session events."""
+"""The artalk.v1 messages the service answers with, built from the model, the limits and session
+events; and the size of an AnimateClip reply, known from its request before anything is computed."""
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -40,6 +43,31 @@ def frames(block: FrameBlock, settings: SessionSettings) -> pb.FrameBatch:
             for t, v, n in zip(block.time_codes, block.values, native, strict=True)
         ],
     )
+
+
+def clip_reply_bytes(started_message: pb.SessionStarted, settings: SessionSettings, audio_bytes: int) -> int:
+    """An upper bound of the serialized size of the AnimateClipResponse for a clip of
+    `audio_bytes` in settings.audio_format: one frame per 1/output_fps of its audio (rounded
+    up, as the session emits them), each with its time code, values and native values."""
+    fmt = settings.audio_format
+    samples = audio_bytes // fmt.bytes_per_frame
+    frames = -(-samples * settings.output_fps // fmt.sample_rate_hz)
+    native = len(started_message.native_channel_names) if settings.include_native else 0
+    frame = 1 + 8 + _packed_floats(len(settings.retarget.names)) + _packed_floats(native)  # time_code: tag + double
+    return _field(started_message.ByteSize()) + frames * _field(frame)
+
+
+def _varint_bytes(value: int) -> int:
+    return max(1, math.ceil(value.bit_length() / 7))
+
+
+def _field(length: int) -> int:
+    """A length-delimited field (one-byte tag) of `length` bytes."""
+    return 1 + _varint_bytes(length) + length
+
+
+def _packed_floats(count: int) -> int:
+    return _field(4 * count) if count else 0
 
 
 def utterance_finished(end: UtteranceEnd) -> pb.UtteranceFinished:
@@ -97,6 +125,8 @@ def describe(model, limits: Limits, maps: MapLibrary) -> pb.DescribeResponse:
             max_sample_rate_hz=MAX_SAMPLE_RATE_HZ,
             max_output_fps=lim.max_output_fps,
             max_sessions=lim.max_sessions,
+            max_concurrent_clips=lim.max_concurrent_clips,
+            max_stream_messages_per_second=lim.max_stream_messages_per_second,
             idle_timeout_seconds=lim.idle_timeout_seconds,
             max_chunk_bytes=lim.max_chunk_bytes,
             sessions_per_minute_per_token=lim.sessions_per_minute_per_token,

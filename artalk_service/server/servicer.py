@@ -18,12 +18,12 @@ from artalk_service.retarget import MapLibrary
 from artalk_service.runtime.scheduler import Done, Failed, Scheduler, SessionHandle
 from artalk_service.runtime.session import FrameBlock
 from artalk_service.server import messages
-from artalk_service.server.limits import Limits
+from artalk_service.server.limits import Limits, SessionSlots, Slot
 from artalk_service.server.logs import SESSION_ID
 from artalk_service.server.metrics import ServerMetrics
-from artalk_service.server.status import AtCapacity, ShuttingDown
+from artalk_service.server.status import AtCapacity, ReplyTooLarge, ShuttingDown
 from artalk_service.server.stream_call import DrainStarted, StreamCall, first_config
-from artalk_service.server.validation import clip_from_proto, settings_from_proto
+from artalk_service.server.validation import clip_settings, parse_map_off_loop, session_settings
 
 log = logging.getLogger("artalk.server")
 
@@ -35,10 +35,21 @@ class AnimationServicer(service_pb2_grpc.AnimationServicer):
         self.limits = limits
         self.maps = maps
         self.metrics = metrics
-        self.active_sessions = 0
-        metrics.active_sessions.set_function(lambda: self.active_sessions)
+        self.slots = SessionSlots(limits)  # Stream and AnimateClip calls in progress
+        metrics.active_sessions.set_function(lambda: self.slots.sessions - self.slots.clips)  # Stream calls
         self.draining = False  # shutting down: no new calls; sessions end after their current utterance
         self._streams: set[SessionHandle] = set()
+
+    @property
+    def active_sessions(self) -> int:
+        """Calls holding a session slot: Stream sessions and AnimateClip calls."""
+        return self.slots.sessions
+
+    def _slot(self, clip: bool) -> Slot:
+        slot = self.slots.take(clip)
+        if isinstance(slot, str):
+            raise AtCapacity(slot)
+        return slot
 
     def start_draining(self) -> None:
         """Refuse new Stream and AnimateClip calls; end each Stream once the utterances it had
@@ -50,15 +61,11 @@ class AnimationServicer(service_pb2_grpc.AnimationServicer):
     async def Stream(self, request_iterator, context: grpc.aio.ServicerContext) -> AsyncIterator[pb.StreamResponse]:
         if self.draining:
             raise ShuttingDown()
-        if self.active_sessions >= self.limits.max_sessions:
-            raise AtCapacity(
-                f"the server is at its limit of {self.limits.max_sessions} concurrent sessions; retry later"
-            )
-        self.active_sessions += 1
+        slot = self._slot(clip=False)
         try:
             requests = aiter(request_iterator)
             config = await first_config(requests, self.limits.idle_timeout_seconds)
-            settings = settings_from_proto(config, self.model, self.limits, self.maps)
+            settings = await session_settings(config, self.model, self.limits, self.maps)  # a map: off the loop
             handle = await self.scheduler.open(settings)
             SESSION_ID.set(settings.session_id)  # this call's log records carry it
             self.metrics.sessions.inc()
@@ -69,7 +76,14 @@ class AnimationServicer(service_pb2_grpc.AnimationServicer):
                 settings.style_name,
                 settings.retarget.name,
             )
-            call = StreamCall(handle, requests, self.limits, self.metrics, draining=lambda: self.draining)
+
+            def release() -> None:  # once the call is over, or ended while its writer is stuck
+                self._streams.discard(handle)
+                slot.release()
+
+            call = StreamCall(
+                handle, requests, self.limits, self.metrics, lambda: self.draining, context=context, release=release
+            )
             self._streams.add(handle)
             try:  # aclosing: the call's session is freed even when the client leaves at a yield
                 async with contextlib.aclosing(call.responses(messages.started(self.model, settings))) as responses:
@@ -78,12 +92,21 @@ class AnimationServicer(service_pb2_grpc.AnimationServicer):
             finally:
                 self._streams.discard(handle)
         finally:
-            self.active_sessions -= 1
+            slot.release()
 
     async def AnimateClip(self, request: pb.AnimateClipRequest, context) -> pb.AnimateClipResponse:
         if self.draining:
             raise ShuttingDown()
-        settings, data = clip_from_proto(request, self.model, self.limits, self.maps)
+        slot = self._slot(clip=True)  # a clip is a session: it counts against max_sessions, and max_concurrent_clips
+        try:
+            return await self._animate_clip(request)
+        finally:
+            slot.release()
+
+    async def _animate_clip(self, request: pb.AnimateClipRequest) -> pb.AnimateClipResponse:
+        settings, data = await clip_settings(request, self.model, self.limits, self.maps)
+        started = messages.started(self.model, settings)
+        self._check_reply(messages.clip_reply_bytes(started, settings, len(data)), settings)  # before any compute
         handle = await self.scheduler.open(settings)
         SESSION_ID.set(settings.session_id)
         frames = []
@@ -95,10 +118,23 @@ class AnimationServicer(service_pb2_grpc.AnimationServicer):
                     raise event
                 if isinstance(event, FrameBlock):
                     frames.extend(messages.frames(event, settings).frames)
-                    handle.wrote(len(event.time_codes))
+                handle.sent(event)
         finally:
             handle.close()
-        return pb.AnimateClipResponse(started=messages.started(self.model, settings), frames=frames)
+        reply = pb.AnimateClipResponse(started=started, frames=frames)
+        self._check_reply(reply.ByteSize(), settings)  # the estimate is an upper bound; this never fires
+        return reply
+
+    def _check_reply(self, size: int, settings) -> None:
+        limit = self.limits.max_message_bytes
+        if size > limit:
+            raise ReplyTooLarge(
+                f"the reply would be {size} bytes, over the limit of {limit} bytes (max_message_bytes): "
+                f"{len(settings.retarget.names)} values a frame at {settings.output_fps} fps"
+                f"{' with native values' if settings.include_native else ''}; ask for fewer frames (a shorter "
+                f"clip, a lower output_fps) or fewer values (no include_native_motion, a smaller retarget map), "
+                f"or send the clip with Stream, which sends frames as they are made"
+            )
 
     async def Describe(self, request: pb.DescribeRequest, context) -> pb.DescribeResponse:
         return messages.describe(self.model, self.limits, self.maps)
@@ -106,7 +142,7 @@ class AnimationServicer(service_pb2_grpc.AnimationServicer):
     async def ValidateRetargetMap(
         self, request: pb.ValidateRetargetMapRequest, context
     ) -> pb.ValidateRetargetMapResponse:
-        retarget = self.maps.parse(request.map)  # an invalid map raises RetargetError: INVALID_ARGUMENT
+        retarget = await parse_map_off_loop(self.maps, request.map)  # invalid: RetargetError, INVALID_ARGUMENT
         return pb.ValidateRetargetMapResponse(
             name=retarget.name, channel_names=retarget.names, rotation_channels=retarget.rotation_names
         )

@@ -5,12 +5,18 @@ errors through); CallGuard (server/calls.py) ends the call with `abort_with`. Th
 the error's own: it says what was wrong and what is accepted. An error the table does not
 name is a bug: INTERNAL, with an id that finds its traceback in the log, so that a bug is
 never reported as the client's fault.
+
+An error that ended a call holds nothing of it afterwards (`forget`): its traceback's frames
+hold the request and the session, gRPC keeps the abort (and through it the error) for as long
+as the call lives in its transport, and a frame that holds the error it is in the traceback of
+is a cycle only the garbage collector frees.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import traceback
 import uuid
 from typing import NoReturn
 
@@ -40,6 +46,11 @@ class AtCapacity(Exception):
     """The server holds as many sessions as it may; the client may retry later."""
 
 
+class ReplyTooLarge(Exception):
+    """The reply the request asks for would be larger than Limits.max_message_bytes (found
+    from the request, before anything is computed)."""
+
+
 class ShuttingDown(Exception):
     """The server is draining: it takes no new calls, and ends sessions once their utterances are done."""
 
@@ -64,6 +75,7 @@ STATUS: dict[type[Exception] | FailureKind, grpc.StatusCode] = {
     FailureKind.CLIENT_TOO_SLOW: grpc.StatusCode.RESOURCE_EXHAUSTED,
     # the server's state
     AtCapacity: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    ReplyTooLarge: grpc.StatusCode.RESOURCE_EXHAUSTED,  # as gRPC answers a message over its limit
     ShuttingDown: grpc.StatusCode.UNAVAILABLE,
     FailureKind.SHUTTING_DOWN: grpc.StatusCode.UNAVAILABLE,
     # a bug, or a device error, in one session's computation: only that session ends
@@ -94,12 +106,35 @@ def status_for(err: BaseException) -> tuple[grpc.StatusCode, str]:
 
 
 async def abort_with(context: grpc.aio.ServicerContext, err: BaseException) -> NoReturn:
-    """End the call with err's status; an abort already made passes through."""
+    """End the call with err's status; an abort already made passes through. `err` is
+    forgotten (see `forget`) before the status is sent: sending waits for a client that does
+    not read, and the call's request and session need not wait with it."""
     if isinstance(err, grpc.aio.AbortError):
         raise err
     if code_for(err) is grpc.StatusCode.INTERNAL and context.done():  # e.g. the client left while it was computed
-        raise CallOver(type(err).__name__) from err
-    await context.abort(*status_for(err))
+        forget(err)
+        raise CallOver(type(err).__name__)
+    code, details = status_for(err)
+    forget(err)
+    await context.abort(code, details)
+
+
+def forget(err: BaseException | None) -> None:
+    """Make an error that ended a call hold nothing of the call: the local variables of the
+    finished frames in its traceback (and in those of the errors it chains to, and a Failed's
+    cause) are cleared, and the tracebacks and chains are dropped. Frames still running are
+    left alone; the traceback text already logged is unaffected."""
+    pending, seen = [err], set()
+    while pending:
+        e = pending.pop()
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        pending += [e.__cause__, e.__context__, e.error if isinstance(e, Failed) else None]
+        if e.__traceback__ is not None:
+            traceback.clear_frames(e.__traceback__)
+            e.__traceback__ = None
+        e.__cause__ = e.__context__ = None
 
 
 __all__ = [
@@ -108,9 +143,11 @@ __all__ = [
     "ClientGone",
     "AtCapacity",
     "ShuttingDown",
+    "ReplyTooLarge",
     "CallOver",
     "STATUS",
     "code_for",
     "status_for",
     "abort_with",
+    "forget",
 ]

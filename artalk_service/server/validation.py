@@ -1,10 +1,20 @@
-"""Requests (proto) -> what they ask for (SessionSettings, a clip's audio), or a BadRequest naming what is wrong."""
+"""Requests (proto) -> what they ask for (SessionSettings, a clip's audio), or a BadRequest naming what is wrong.
+
+Messages quote what the client sent with artalk_service.quoting, cut short: a status message
+travels in the trailers, which gRPC limits to about 8 KiB. An inline retarget map is parsed
+off the event loop (session_settings, clip_settings, parse_map_off_loop), in one thread of
+its own, so that a large map delays only its own call: every other session's loop and
+batches go on.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import gc
 import math
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -12,13 +22,70 @@ from artalk_service.api.artalk.v1 import animation_pb2 as pb
 from artalk_service.audio import read_wav
 from artalk_service.audio.formats import AudioFormat, AudioFormatError, Encoding
 from artalk_service.model import StreamOptions
+from artalk_service.quoting import names, quote
 from artalk_service.retarget import MapLibrary, RetargetError, RetargetMap
+from artalk_service.retarget.loading import check_size
 from artalk_service.runtime.session import SessionSettings
 from artalk_service.server.limits import Limits
 from artalk_service.server.status import BadRequest
 
 ENCODINGS = {pb.AUDIO_ENCODING_PCM_S16LE: Encoding.PCM_S16LE, pb.AUDIO_ENCODING_FLOAT32_LE: Encoding.FLOAT32_LE}
 DEFAULT_RETARGET = "arkit61"
+# Inline maps are parsed here, one at a time: a map of the largest size (MapLimits) takes about
+# 0.15 s as JSON and 1-2 s as YAML, and a second thread would only take more of the CPU (and
+# the GIL) the sessions need. The thread starts on first use.
+MAP_PARSER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="artalk-map-parse")
+
+
+async def parse_map_off_loop(maps: MapLibrary, text: str) -> RetargetMap:
+    """An inline map parsed in the MAP_PARSER thread; RetargetError if it is invalid. Its size
+    is checked first, here: a map over the limit costs nothing but its length."""
+    check_size(text, maps.limits)
+    return await asyncio.get_running_loop().run_in_executor(MAP_PARSER, _parse_without_collections, maps, text)
+
+
+def _parse_without_collections(maps: MapLibrary, text: str) -> RetargetMap:
+    """maps.parse(text) with the cyclic garbage collector paused. A large map makes a few
+    hundred thousand objects that live until it is parsed; they would start a full collection
+    of the whole heap, which holds the GIL, and so every thread, for 150-200 ms. They are
+    freed by their reference counts once the map is built, so nothing is left to collect."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return maps.parse(text)
+    finally:
+        if paused:
+            gc.enable()
+
+
+async def session_settings(
+    config: pb.SessionConfig, model, limits: Limits, maps: MapLibrary, *, need_audio_format: bool = True
+) -> SessionSettings:
+    """settings_from_proto for a server handler: an inline map is parsed off the event loop,
+    once the rest of the config is found valid."""
+    if config.retarget.WhichOneof("source") != "inline_map":
+        return settings_from_proto(config, model, limits, maps, need_audio_format=need_audio_format)
+    checked = settings_from_proto(
+        config, model, limits, maps, need_audio_format=need_audio_format, retarget=maps.get(DEFAULT_RETARGET)
+    )
+    return dataclasses.replace(checked, retarget=await _inline_off_loop(config, maps))
+
+
+async def clip_settings(
+    request: pb.AnimateClipRequest, model, limits: Limits, maps: MapLibrary
+) -> tuple[SessionSettings, bytes]:
+    """clip_from_proto for a server handler: an inline map is parsed off the event loop."""
+    if request.config.retarget.WhichOneof("source") != "inline_map":
+        return clip_from_proto(request, model, limits, maps)
+    checked, data = clip_from_proto(request, model, limits, maps, retarget=maps.get(DEFAULT_RETARGET))
+    return dataclasses.replace(checked, retarget=await _inline_off_loop(request.config, maps)), data
+
+
+async def _inline_off_loop(config: pb.SessionConfig, maps: MapLibrary) -> RetargetMap:
+    try:
+        return await parse_map_off_loop(maps, config.retarget.inline_map)
+    except RetargetError as err:
+        raise BadRequest(f"inline retarget map: {err}") from None
 
 
 def audio_format_from_proto(fmt: pb.AudioFormat) -> AudioFormat:
@@ -34,8 +101,16 @@ def audio_format_from_proto(fmt: pb.AudioFormat) -> AudioFormat:
 
 
 def settings_from_proto(
-    config: pb.SessionConfig, model, limits: Limits, maps: MapLibrary, *, need_audio_format: bool = True
+    config: pb.SessionConfig,
+    model,
+    limits: Limits,
+    maps: MapLibrary,
+    *,
+    need_audio_format: bool = True,
+    retarget: RetargetMap | None = None,
 ) -> SessionSettings:
+    """The session a config asks for, or BadRequest. An inline map is parsed on the calling
+    thread unless `retarget` is given (a server handler uses session_settings)."""
     fmt = audio_format_from_proto(config.audio_format) if need_audio_format or config.HasField("audio_format") else None
     output_fps = config.output_fps or model.layout.fps
     if output_fps > limits.max_output_fps:
@@ -73,7 +148,7 @@ def settings_from_proto(
     return SessionSettings(
         audio_format=fmt,
         output_fps=output_fps,
-        retarget=_retarget(config, maps),
+        retarget=_retarget(config, maps) if retarget is None else retarget,
         style_name=style_name,
         stream_options=options,
         head_motion=config.head_motion if config.HasField("head_motion") else True,
@@ -87,7 +162,7 @@ def settings_from_proto(
 
 
 def clip_from_proto(
-    request: pb.AnimateClipRequest, model, limits: Limits, maps: MapLibrary
+    request: pb.AnimateClipRequest, model, limits: Limits, maps: MapLibrary, *, retarget: RetargetMap | None = None
 ) -> tuple[SessionSettings, bytes]:
     """An AnimateClipRequest -> its session's settings and its audio in settings.audio_format
     (a WAV the server cannot read raises AudioFormatError)."""
@@ -96,7 +171,9 @@ def clip_from_proto(
         raise BadRequest(
             "AnimateClipRequest needs audio: set `wav` (a WAV file) or `pcm` (raw samples in config.audio_format)"
         )
-    settings = settings_from_proto(request.config, model, limits, maps, need_audio_format=which == "pcm")
+    settings = settings_from_proto(
+        request.config, model, limits, maps, need_audio_format=which == "pcm", retarget=retarget
+    )
     data = request.pcm
     if which == "wav":
         data, fmt = read_wav(request.wav)
@@ -125,7 +202,7 @@ def _style(config: pb.SessionConfig, model) -> tuple[str, str | np.ndarray | Non
     if which == "preset":
         name = config.style.preset
         if name not in model.style_presets:
-            raise BadRequest(f"unknown style preset {name!r}; available: {sorted(model.style_presets)}")
+            raise BadRequest(f"unknown style preset {quote(name)}; available: {names(sorted(model.style_presets))}")
         return name, name
     if which == "reference_clip":
         return "reference_clip", _clip(config.style.reference_clip, model)
@@ -135,7 +212,9 @@ def _style(config: pb.SessionConfig, model) -> tuple[str, str | np.ndarray | Non
 def _clip(clip: pb.MotionClip, model) -> np.ndarray:
     layout = model.layout
     if clip.layout != layout.name:
-        raise BadRequest(f"reference_clip.layout {clip.layout!r} does not match the model's layout {layout.name!r}")
+        raise BadRequest(
+            f"reference_clip.layout {quote(clip.layout)} does not match the model's layout {layout.name!r}"
+        )
     if clip.fps != layout.fps:
         raise BadRequest(f"reference_clip.fps {clip.fps} must be the layout's native {layout.fps}")
     if clip.num_channels != layout.num_channels:

@@ -150,3 +150,19 @@ def test_item15_float32_audio_far_outside_full_scale_is_invalid_argument(server_
         assert "accepted: samples in [-1, 1]" in caught.value.details()
     finally:
         srv.stop()
+
+
+def test_item14_a_second_server_on_a_port_in_use_is_refused(server_thread, tiny_model):
+    from artalk_service.server.config import ServerConfig
+
+    port = free_port()
+    first = server_thread(tiny_model, ServerConfig(port=port))
+    try:
+        with pytest.raises(OSError, match=rf"could not bind 127.0.0.1:{port}: in use by another process"):
+            server_thread(tiny_model, ServerConfig(port=port))
+    finally:
+        first.stop()
+    port = free_port()  # asked for on both: several processes share the port
+    shared = [server_thread(tiny_model, ServerConfig(port=port, reuse_port=True)) for _ in range(2)]
+    for srv in shared:
+        srv.stop()

@@ -1,5 +1,6 @@
 """Every limit through a real server, each with its status: concurrent sessions, chunk bytes,
-gRPC message size, audio per session, the idle timeout; and the session-rate token bucket."""
+gRPC message size, audio per session, the idle timeout, the messages of a Stream read a
+second; and the session-rate and message-pace token buckets."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from artalk_service.audio import AudioFormat, Encoding
 from artalk_service.client import AnimationClient, session_config
 from artalk_service.runtime.scheduler import SchedulerConfig
 from artalk_service.server.config import ServerConfig
-from artalk_service.server.limits import Limits, SessionRate
+from artalk_service.server.limits import Limits, MessagePace, SessionRate
 
 FORMAT = AudioFormat(Encoding.FLOAT32_LE, 16000, 1)
 CONFIG = session_config(FORMAT)
@@ -133,6 +134,24 @@ def test_describe_reports_the_configured_limits(limited_server):
     assert (limits.max_chunk_bytes, limits.max_message_bytes, limits.max_sessions) == (32 * 1024, 64 * 1024, 2)
     assert limits.sessions_per_minute_per_token == SMALL.sessions_per_minute_per_token
     assert limits.idle_timeout_seconds == SMALL.idle_timeout_seconds
+    assert limits.max_concurrent_clips == SMALL.max_concurrent_clips
+    assert limits.max_stream_messages_per_second == SMALL.max_stream_messages_per_second
+
+
+def test_a_stream_is_read_at_most_max_stream_messages_per_second(tiny_model, server_thread):
+    """100 flushes at 40 a second (in bursts of 40) take about 1.5 s to be read; none is refused."""
+    srv = server_thread(tiny_model, ServerConfig(port=0, limits=Limits(max_stream_messages_per_second=40)))
+    try:
+        with AnimationClient(srv.target) as client:
+            requests = [pb.StreamRequest(config=CONFIG)] + [pb.StreamRequest(flush=pb.Flush())] * 100
+            began = time.perf_counter()
+            responses = list(client.stream(iter([*requests, pb.StreamRequest(end_of_audio=pb.EndOfAudio())])))
+            seconds = time.perf_counter() - began
+    finally:
+        srv.stop()
+    assert sum(r.WhichOneof("message") == "utterance_finished" for r in responses) == 100
+    assert responses[-1].WhichOneof("message") == "status"
+    assert 1.3 < seconds < 10.0, seconds  # 102 messages: 40 at once, then 62 at 40 a second
 
 
 # ------------------------------------------------------------- idle
@@ -218,3 +237,12 @@ def test_session_rate_bucket_refills_at_its_rate():
     assert rate.take(b"a", now=1000.0) == 0.0 and rate.take(b"a", now=1000.0) == 0.0  # capped at 3
     assert rate.take(b"a", now=1000.0) == 0.0 and rate.take(b"a", now=1000.0) > 0
     assert all(SessionRate(per_minute=0).take(b"a", now=0.0) == 0.0 for _ in range(100))  # 0: no limit
+
+
+def test_message_pace_lets_a_burst_through_then_spaces_messages():
+    pace = MessagePace(per_second=10, now=0.0)
+    assert [pace.delay(now=0.0) for _ in range(10)] == [0.0] * 10  # a burst of 10
+    assert pace.delay(now=0.0) == pytest.approx(0.1)  # the 11th waits a tenth of a second
+    assert pace.delay(now=0.1) == pytest.approx(0.1)  # it took that slot: the next waits as long
+    assert pace.delay(now=10.0) == 0.0  # refilled, up to the burst
+    assert all(MessagePace(per_second=0, now=0.0).delay(now=0.0) == 0.0 for _ in range(100))  # 0: no limit

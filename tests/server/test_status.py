@@ -25,6 +25,7 @@ from artalk_service.server.status import (
     CallOver,
     ClientGone,
     IdleTimeout,
+    ReplyTooLarge,
     ShuttingDown,
     abort_with,
     code_for,
@@ -45,6 +46,7 @@ DOCUMENTED = [
     (ClientGone("reading the request stream failed"), Code.CANCELLED),
     (Failed(FailureKind.CLIENT_TOO_SLOW, "the client did not read 10 s of frames"), Code.RESOURCE_EXHAUSTED),
     (AtCapacity("the server is at its limit of 64 concurrent sessions"), Code.RESOURCE_EXHAUSTED),
+    (ReplyTooLarge("the reply would be 57700000 bytes, over the limit of 33554432 bytes"), Code.RESOURCE_EXHAUSTED),
     (ShuttingDown(), Code.UNAVAILABLE),
     (Failed(FailureKind.SHUTTING_DOWN, "its drain time of 30 s is over"), Code.UNAVAILABLE),
 ]

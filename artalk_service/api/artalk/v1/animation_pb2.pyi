@@ -297,7 +297,7 @@ class StylePresetInfo(_message.Message):
     def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ...) -> None: ...
 
 class Limits(_message.Message):
-    __slots__ = ("max_chunk_seconds", "max_message_bytes", "max_clip_seconds", "max_session_seconds", "min_sample_rate_hz", "max_sample_rate_hz", "max_output_fps", "max_sessions", "idle_timeout_seconds", "max_chunk_bytes", "sessions_per_minute_per_token")
+    __slots__ = ("max_chunk_seconds", "max_message_bytes", "max_clip_seconds", "max_session_seconds", "min_sample_rate_hz", "max_sample_rate_hz", "max_output_fps", "max_sessions", "idle_timeout_seconds", "max_chunk_bytes", "sessions_per_minute_per_token", "max_concurrent_clips", "max_stream_messages_per_second")
     MAX_CHUNK_SECONDS_FIELD_NUMBER: _ClassVar[int]
     MAX_MESSAGE_BYTES_FIELD_NUMBER: _ClassVar[int]
     MAX_CLIP_SECONDS_FIELD_NUMBER: _ClassVar[int]
@@ -309,6 +309,8 @@ class Limits(_message.Message):
     IDLE_TIMEOUT_SECONDS_FIELD_NUMBER: _ClassVar[int]
     MAX_CHUNK_BYTES_FIELD_NUMBER: _ClassVar[int]
     SESSIONS_PER_MINUTE_PER_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    MAX_CONCURRENT_CLIPS_FIELD_NUMBER: _ClassVar[int]
+    MAX_STREAM_MESSAGES_PER_SECOND_FIELD_NUMBER: _ClassVar[int]
     max_chunk_seconds: float
     max_message_bytes: int
     max_clip_seconds: float
@@ -320,7 +322,9 @@ class Limits(_message.Message):
     idle_timeout_seconds: float
     max_chunk_bytes: int
     sessions_per_minute_per_token: float
-    def __init__(self, max_chunk_seconds: _Optional[float] = ..., max_message_bytes: _Optional[int] = ..., max_clip_seconds: _Optional[float] = ..., max_session_seconds: _Optional[float] = ..., min_sample_rate_hz: _Optional[int] = ..., max_sample_rate_hz: _Optional[int] = ..., max_output_fps: _Optional[int] = ..., max_sessions: _Optional[int] = ..., idle_timeout_seconds: _Optional[float] = ..., max_chunk_bytes: _Optional[int] = ..., sessions_per_minute_per_token: _Optional[float] = ...) -> None: ...
+    max_concurrent_clips: int
+    max_stream_messages_per_second: float
+    def __init__(self, max_chunk_seconds: _Optional[float] = ..., max_message_bytes: _Optional[int] = ..., max_clip_seconds: _Optional[float] = ..., max_session_seconds: _Optional[float] = ..., min_sample_rate_hz: _Optional[int] = ..., max_sample_rate_hz: _Optional[int] = ..., max_output_fps: _Optional[int] = ..., max_sessions: _Optional[int] = ..., idle_timeout_seconds: _Optional[float] = ..., max_chunk_bytes: _Optional[int] = ..., sessions_per_minute_per_token: _Optional[float] = ..., max_concurrent_clips: _Optional[int] = ..., max_stream_messages_per_second: _Optional[float] = ...) -> None: ...
 
 class DescribeResponse(_message.Message):
     __slots__ = ("service_version", "api_version", "models", "motion_layouts", "retarget_presets", "style_presets", "limits", "audio_encodings")

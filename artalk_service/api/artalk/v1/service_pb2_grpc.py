@@ -82,7 +82,8 @@ class AnimationServicer:
         raise NotImplementedError('Method not implemented!')
 
     def AnimateClip(self, request, context):
-        """Batch animation of one whole clip: all frames in one reply.
+        """Batch animation of one whole clip: all frames in one reply, which must fit
+        Limits.max_message_bytes (else RESOURCE_EXHAUSTED, before any compute).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
