@@ -1,12 +1,14 @@
 """artalk-eval: lip-sync and motion metrics of a model and the baselines on the same clips.
 
-    artalk-eval --model M --data corpus/ [--clips 60] [--real DIR] [--styles] [--guidance G] [--out eval.json]
+    artalk-eval --model M --data corpus/ [--clips 60] [--real DIR] [--styles] [--rest] [--guidance G] [--out eval.json]
 
 Held-out corpus clips (voices never trained on) are compared with their targets. With
 --real DIR (wav files, each with a .txt transcript beside it) real recordings are
 evaluated too, against the articulation model driven by force-aligned phones. --styles
 adds the style table: every preset on the same clips, style classification accuracy
-(nearest centroid of per-clip channel statistics of the targets) and distances.
+(nearest centroid of per-clip channel statistics of the targets) and distances. --rest
+adds the rest table (`eval.rest`): lip aperture over 0.5-5 s of silence, noise or babble
+before held-out speech, against the aperture in the speech.
 Writes JSON (default <model dir>/eval.json) and prints a table.
 """
 
@@ -199,6 +201,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--real", help="directory of real recordings: NAME.wav + NAME.txt transcript")
     p.add_argument("--styles", action="store_true", help="add the style table")
     p.add_argument("--style-clips", type=int, default=8)
+    p.add_argument("--rest", action="store_true", help="add the rest table (python -m artalk_service.eval.rest)")
+    p.add_argument("--rest-clips", type=int, default=12)
     p.add_argument(
         "--guidance", type=float, help="classifier-free guidance of the audio (default: the model's; 1 = off)"
     )
@@ -256,6 +260,15 @@ def main(argv: list[str] | None = None) -> None:
         print(" " * 10 + "".join(n[:8].rjust(9) for n in names))
         for n, row in zip(names, st["distance"]):
             print(n[:10].ljust(10) + "".join(f"{v:9.4f}" for v in row))
+    if args.rest:
+        from . import rest
+
+        clips = rest.corpus_clips(args.data, args.rest_clips)
+        report["rest"] = {"clips": len(clips), "seconds": list(rest.SECONDS), "guard_s": rest.GUARD_S}
+        report["rest"]["conditions"] = rest.evaluate_rest(model, clips)
+        report["rest"]["summary"] = rest.summary(report["rest"]["conditions"])
+        print(f"\nrest: {len(clips)} held-out clips after 0.5-5 s of non-speech (lip gap there / in the speech)")
+        print(rest.format_table(report["rest"]["conditions"]))
     report["seconds"] = round(time.time() - t0, 1)
     out = Path(args.out) if args.out else Path(args.model).with_name("eval.json")
     out.write_text(json.dumps(report, indent=2) + "\n")

@@ -98,7 +98,8 @@ class OnnxBackend:
         self.past_names = step_inputs[3 + len(self.ada_names) :]  # after x, positions, mask and the modulations
         channels = self._sessions["autoencoder_encoder"].get_inputs()[0].shape[2]
         self._null_style = self.run("style_encoder", clip=np.zeros((1, channels), np.float32))[1]
-        still_motion = np.zeros((1, config.window.frames, channels), np.float32)  # mean motion, normalised
+        rest_C = np.asarray(manifest["rest_motion"], np.float32)  # ARTalk.rest_motion
+        still_motion = np.ascontiguousarray(np.broadcast_to(rest_C, (1, config.window.frames, channels)))
         self._initial_bits = self.run("autoencoder_encoder", prev_motion=still_motion, motion=still_motion)[0][0]
         self._null_ada = self.run("null_conditions") if "null_conditions" in self._sessions else None
 

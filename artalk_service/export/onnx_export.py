@@ -24,7 +24,7 @@ from artalk_service.export.parity import ParityFailed, check_parity, measure_par
 from artalk_service.model import MotionModel
 
 log = logging.getLogger("artalk.export")
-FORMAT, FORMAT_VERSION = "artalk_service.onnx_export", 1
+FORMAT, FORMAT_VERSION = "artalk_service.onnx_export", 2  # 2: rest_motion
 OPSET = 18  # the lowest opset torch.onnx's exporter writes; LayerNormalization needs 17
 MANIFEST = "manifest.json"
 
@@ -139,6 +139,9 @@ def export_model(model: MotionModel, out_dir: str | Path, clips: int = 20, seed:
         "model_id": model.model_id,
         "weights_sha256": weights_sha256(model),
         "config": model.config.to_dict(),
+        # the pose before a stream's first window, normalised (ARTalk.rest_motion): its codes are
+        # the first window's motion context
+        "rest_motion": model.net.rest_motion().tolist(),
         "opset": OPSET,
         "versions": {p: version(p) for p in ("artalk_service", "torch", "onnx", "onnxscript", "onnxruntime")},
         "graphs": graphs,

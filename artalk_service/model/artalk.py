@@ -88,12 +88,19 @@ class ARTalk(nn.Module):
         )
         return self.transformer(x_B2NC, self.token_conditions(feats_BTC))
 
+    def rest_motion(self) -> torch.Tensor:
+        """The rest pose in normalised units (C,): every blendshape 0 (jaw and lips closed, a
+        neutral face) and every rotation 0. What comes before the first window of a stream, in
+        training (`train.windows`) and at inference (`initial_bits`)."""
+        return -self.motion_mean / self.motion_std
+
     @torch.no_grad()
     def initial_bits(self) -> torch.Tensor:
-        """Codes standing in for the window before the first: all-zero (mean) motion. (1, N, D)"""
-        W, C = self.config.window.frames, self.motion_mean.numel()
-        zeros = torch.zeros(1, W, C, device=self.motion_mean.device)
-        return self.autoencoder.encode(zeros, zeros)[1]
+        """Codes standing in for the window before the first: the rest pose held still, coded
+        after itself. (1, N, D)"""
+        W = self.config.window.frames
+        rest = self.rest_motion().expand(1, W, -1)
+        return self.autoencoder.encode(rest, rest)[1]
 
     def condition_rows(self) -> tuple[slice, slice, int]:
         """Inference needs Whisper positions [lo, hi) only (the two halves of token_conditions)

@@ -44,7 +44,7 @@ class NetworkBackend(Protocol):
         guidance_B: classifier-free guidance of the audio per row (None or 1: off)."""
 
     def initial_bits(self) -> torch.Tensor:
-        """Codes of the window before the first: all-mean motion. (N, D) bool"""
+        """Codes of the window before the first: the rest pose (ARTalk.initial_bits). (N, D) bool"""
 
 
 class TorchBackend:

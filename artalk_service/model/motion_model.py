@@ -215,7 +215,7 @@ class MotionModel:
         last window. -> (previous window's codes, window's codes), each (windows, N, D)."""
         W, (T, C) = self.window_frames, motion_TC.shape
         m_TC = self.net.normalize(torch.as_tensor(motion_TC, dtype=torch.float32, device=self.net.motion_mean.device))
-        m_TC = torch.cat([torch.zeros(W, C, device=m_TC.device), m_TC, m_TC[-1:].expand(-T % W, C)])
+        m_TC = torch.cat([self.net.rest_motion().expand(W, C), m_TC, m_TC[-1:].expand(-T % W, C)])
         windows_nWC = m_TC.view(-1, W, C)
         bits_nND = self.net.autoencoder.encode(windows_nWC[:-1], windows_nWC[1:])[1]
         return torch.cat([self.net.initial_bits(), bits_nND[:-1]]), bits_nND

@@ -7,7 +7,9 @@
 the speech adapter, style encoder and AR transformer over scales on the frozen autoencoder
 and writes <out>/model.safetensors (EMA weights, style presets). `--install` copies it to
 the bundled default model with its config.json (`artalk-train install --out RUN` does only
-that). Configs are JSON or YAML: `base: default|tiny` plus overrides of any TrainConfig
+that). `artalk-train vq-from --model M --out RUN` writes <RUN>/autoencoder.pt from the
+stage-1 weights inside a saved model (to train another stage 2 on the autoencoder of a
+bundled model without its run folder). Configs are JSON or YAML: `base: default|tiny` plus overrides of any TrainConfig
 field (configs/tiny.yaml trains in under 2 minutes).
 """
 
@@ -24,7 +26,7 @@ import torch
 from ..model import default_model_path
 from .config import TrainConfig
 from .stages import open_run, train_ar, train_vq
-from .windows import WindowCorpus
+from .windows import LeadIn, WindowCorpus
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 
@@ -72,15 +74,31 @@ def install(run: Path, cfg: TrainConfig, target: Path | None = None, guidance: f
     return target
 
 
+def autoencoder_from_model(model_path: Path, run: Path) -> Path:
+    """<run>/autoencoder.pt (as `artalk-train vq` writes it) from the stage-1 weights and
+    motion statistics inside a saved model: the EMA weights that stage 2 froze."""
+    from ..model import MotionModel
+    from .stages import STAGE1_PREFIXES, _atomic_save
+
+    model = MotionModel.load(model_path)
+    state = {k: v.detach().cpu().clone() for k, v in model.net.state_dict().items() if k.startswith(STAGE1_PREFIXES)}
+    run.mkdir(parents=True, exist_ok=True)
+    path = run / "autoencoder.pt"
+    _atomic_save({"net": state, "from_model": model.model_id}, path)
+    return path
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(
         prog="artalk-train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     p.add_argument(
         "stage",
-        choices=["vq", "ar", "install"],
-        help="vq: motion autoencoder; ar: transformer over scales; install: bundle <out>/model.safetensors",
+        choices=["vq", "ar", "install", "vq-from"],
+        help="vq: motion autoencoder; ar: transformer over scales; install: bundle <out>/model.safetensors; "
+        "vq-from: <out>/autoencoder.pt from the autoencoder inside --model",
     )
+    p.add_argument("--model", help="vq-from: a saved model (.safetensors) whose autoencoder to reuse")
     p.add_argument("--config", help="JSON/YAML file or bundled name (default, tiny); default: default")
     p.add_argument("--corpus", help="corpus directory (artalk-data generate); needed by vq and ar")
     p.add_argument("--out", required=True, help="run directory (resumes from its last checkpoint)")
@@ -94,6 +112,11 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
 
     run = Path(args.out)
+    if args.stage == "vq-from":
+        if not args.model:
+            p.error("vq-from needs --model")
+        print(f"wrote {autoencoder_from_model(Path(args.model), run)}")
+        return
     if args.stage == "install":
         cfg = TrainConfig.from_dict(json.loads((run / "train_config.json").read_text()))
         print(f"installed {install(run, cfg, guidance=args.guidance)}")
@@ -114,7 +137,8 @@ def main(argv: list[str] | None = None) -> None:
     from ..data.dataset import iter_samples
 
     hours = cfg.max_hours if args.stage == "vq" else min(cfg.max_hours, cfg.ar_max_hours)
-    train = WindowCorpus(iter_samples(args.corpus, "train"), cfg.model, hours)
+    lead_in = LeadIn(cfg.lead_in_share, seed=cfg.seed) if args.stage == "ar" and cfg.lead_in_share > 0 else None
+    train = WindowCorpus(iter_samples(args.corpus, "train"), cfg.model, hours, lead_in=lead_in)
     heldout = WindowCorpus(iter_samples(args.corpus, "heldout"), cfg.model, cfg.max_hours)
     log(
         {
@@ -122,6 +146,8 @@ def main(argv: list[str] | None = None) -> None:
             "corpus": str(args.corpus),
             "train_hours": round(train.hours, 3),
             "train_windows": len(train),
+            "lead_in_utterances": int((train.lead_frames > 0).sum()),
+            "lead_in_windows": int(train.lead_frames.sum() // cfg.model.window.frames),
             "heldout_hours": round(heldout.hours, 3),
             "device": args.device,
             "threads": torch.get_num_threads(),

@@ -50,6 +50,8 @@ class TrainConfig:
     audio_dropout: float = 0.0  # stage 2: share of windows trained with the null audio condition
     # (needs model.speech.null_audio; enables classifier-free guidance)
     free_running_utterances: int = 4  # held-out utterances generated at each transformer evaluation
+    lead_in_share: float = 0.0  # stage 2: share of training utterances that start with 0.4-5 s of
+    # non-speech (silence, noise, babble) over rest targets (train.windows.LeadIn)
 
     def __post_init__(self) -> None:
         if self.phone_loss_weight > 0 and not self.model.speech.phone_classes:

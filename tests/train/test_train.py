@@ -35,7 +35,8 @@ def test_windows_match_what_a_stream_hears():
     mean, std = corpus.motion_stats(0.01)
     windows = corpus.motion_windows(examples, mean, std)
     assert windows.shape == (2, 3 * W, 61)
-    assert (windows[0, : 2 * W] == 0).all()  # before the start: rest, as inference begins
+    rest = -mean / std  # every blendshape and rotation 0 (ARTalk.rest_motion), as inference begins
+    np.testing.assert_allclose(windows[0, : 2 * W], np.broadcast_to(rest, (2 * W, 61)), rtol=1e-6)
     np.testing.assert_allclose(windows[1, 2 * W :], (corpus.motion[1][2 * W : 3 * W] - mean) / std)
     # the audio context of window 2 is exactly the job a stream would hand out
     model = MotionModel.untrained(cfg.model)
@@ -79,3 +80,63 @@ def test_autoencoder_learns():
     for _ in range(60):
         optimise(autoencoder_loss(net, batch)[0], opt, sched, params, cfg.autoencoder)
     assert float(autoencoder_loss(net, batch)[0].detach()) < 0.7 * first
+
+
+def speech_samples(n: int, seed: int):
+    """Corpus-like utterances (clean audio, phone segments): what a lead-in needs."""
+    from artalk_service.data.motion import build_motion
+    from artalk_service.data.phones import PhoneSegment, frame_labels
+    from artalk_service.data.prosody import analyse
+    from artalk_service.data.styles import STYLES
+
+    rng = np.random.default_rng(seed)
+    for i in range(n):
+        phones = [("sil", 0.1), ("m", 0.08), ("aa", 0.2), ("p", 0.08), ("iy", 0.2), ("sil", 0.2)]
+        segs, t = [], 0.0
+        for phone, dur in phones:
+            segs.append(PhoneSegment(phone, t, t + dur))
+            t += dur
+        S = int(t * 16000)
+        tt = np.arange(S) / 16000
+        voiced = ((tt > 0.1) & (tt < t - 0.2)).astype(np.float32)
+        audio = (0.2 * voiced * np.sin(2 * np.pi * 140 * tt) + 1e-3 * rng.standard_normal(S)).astype(np.float32)
+        T = -(-S // 640)
+        motion = build_motion(tuple(segs), analyse(audio, tuple(segs), T), STYLES["neutral"], rng)
+        yield SimpleNamespace(
+            audio=audio,
+            audio_clean=audio,
+            motion=motion,
+            phones=frame_labels(tuple(segs), T),
+            segments=tuple(segs),
+            style=("calm", "happy")[i % 2],
+        )
+
+
+def test_lead_ins_start_utterances_with_non_speech_over_rest_targets():
+    from artalk_service.data.articulation import lip_gap
+    from artalk_service.train.windows import LeadIn
+
+    cfg = TrainConfig.tiny()
+    samples = list(speech_samples(12, 0))
+    plain = WindowCorpus(samples, cfg.model)
+    led = WindowCorpus(samples, cfg.model, lead_in=LeadIn(0.5, seed=3))
+    again = WindowCorpus(samples, cfg.model, lead_in=LeadIn(0.5, seed=3))
+    chosen = np.flatnonzero(led.lead_frames)
+    assert 0 < len(chosen) < len(samples)
+    np.testing.assert_array_equal(led.lead_frames, again.lead_frames)  # the seed decides
+    for u in chosen:
+        np.testing.assert_array_equal(led.audio[u], again.audio[u])
+        L = led.lead_frames[u]
+        assert 10 <= L <= 125  # 0.4 - 5 s
+        assert len(led.audio[u]) == len(samples[u].audio) + L * 640
+        assert len(led.motion[u]) == len(led.phones[u]) == -(-len(led.audio[u]) // 640)
+        assert (led.phones[u][:L] == 0).all()
+        np.testing.assert_array_equal(led.phones[u][L:], samples[u].phones)
+        assert lip_gap(led.motion[u][: L - 5]).max() < 0.05  # the lips rest until just before the onset
+        assert lip_gap(led.motion[u][L:]).mean() > 0.1
+    for u in np.flatnonzero(led.lead_frames == 0):
+        np.testing.assert_array_equal(led.audio[u], plain.audio[u])
+    # style references and presets come from the utterances as the corpus made them
+    for style in led.by_style:
+        np.testing.assert_array_equal(led.preset_clip(style), plain.preset_clip(style))
+    assert len(led) > len(plain)

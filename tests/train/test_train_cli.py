@@ -82,3 +82,26 @@ def test_ema_averages_and_swaps_back():
     with ema.applied():
         torch.testing.assert_close(lin.weight, before + 1.0, atol=1e-4, rtol=0)
     assert (lin.weight == 0).all()
+
+
+def test_vq_from_reuses_a_saved_models_autoencoder(tmp_path):
+    from artalk_service.train.stages import load_vq
+
+    model = MotionModel.untrained(ModelConfig.tiny(), seed=4)
+    model.save(tmp_path / "m.safetensors")
+    main(["vq-from", "--model", str(tmp_path / "m.safetensors"), "--out", str(tmp_path / "run")])
+    net = load_vq(TrainConfig.tiny(), tmp_path / "run", "cpu")
+    want = model.net.state_dict()
+    for k, v in net.state_dict().items():
+        if k.startswith(("autoencoder.", "motion_")):
+            torch.testing.assert_close(v, want[k], rtol=0, atol=0)
+
+
+def test_the_lead_in_config_is_the_bundled_recipe_plus_lead_ins():
+    from artalk_service.model import default_model_path
+
+    bundled = json.loads((default_model_path().parent / "config.json").read_text())
+    cfg = load_config("lead_in").to_dict()
+    assert cfg["lead_in_share"] > 0
+    cfg.pop("lead_in_share")
+    assert json.loads(json.dumps(cfg)) == {k: v for k, v in bundled["train"].items() if k != "lead_in_share"}
