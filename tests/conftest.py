@@ -90,6 +90,20 @@ def tiny_onnx_dir(tmp_path_factory) -> Path:
     return folder
 
 
+@pytest.fixture
+def restored_logging():
+    """The root logger's handlers and level, and warnings capture, as they were before the test
+    (configure_logging replaces them with a handler on the test's captured stderr)."""
+    import logging
+
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    logging.captureWarnings(False)
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
 @pytest.fixture(scope="session")
 def speechlike():
     """3.1 s of a syllable-rate modulated harmonic tone plus noise: 16 kHz float32."""

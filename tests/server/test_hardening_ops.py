@@ -116,19 +116,15 @@ def test_item15_stderr_holds_json_records_only_while_tls_handshakes_fail(certs):
         json.loads(line)  # fails on gRPC core's plain-text handshake lines
 
 
-def test_item15_python_warnings_become_log_records(capsys):
+def test_item15_python_warnings_become_log_records(capsys, restored_logging):
     import warnings
 
     from artalk_service.server.logs import configure_logging
 
-    try:
-        configure_logging("json", "info")
-        warnings.warn("overflow encountered in cast", RuntimeWarning, stacklevel=1)
-        record = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
-        assert record["logger"] == "py.warnings" and "overflow encountered" in record["message"]
-    finally:
-        logging.captureWarnings(False)
-        logging.basicConfig(level=logging.WARNING, handlers=[logging.StreamHandler()], force=True)
+    configure_logging("json", "info")
+    warnings.warn("overflow encountered in cast", RuntimeWarning, stacklevel=1)
+    record = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
+    assert record["logger"] == "py.warnings" and "overflow encountered" in record["message"]
 
 
 def test_item15_float32_audio_far_outside_full_scale_is_refused():

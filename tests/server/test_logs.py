@@ -114,7 +114,7 @@ def test_server_logs_hold_no_audio_and_no_tokens(server_thread, tmp_path, captur
         assert secret not in text
 
 
-def test_third_party_info_stays_quiet_unless_debug(capsys):
+def test_third_party_info_stays_quiet_unless_debug(capsys, restored_logging):
     from artalk_service.server.logs import configure_logging
 
     chatty, own = logging.getLogger("some_optimiser"), logging.getLogger("artalk.test")
@@ -137,7 +137,6 @@ def test_third_party_info_stays_quiet_unless_debug(capsys):
         assert capsys.readouterr().err == ""
     finally:
         chatty.setLevel(logging.NOTSET)
-        logging.basicConfig(level=logging.WARNING, handlers=[logging.StreamHandler()], force=True)
 
 
 def test_an_unknown_log_level_names_the_accepted_ones():
