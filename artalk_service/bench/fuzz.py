@@ -617,10 +617,9 @@ class Fuzzer:
         self.channel.close()
 
 
-def fuzz(fuzzer: Fuzzer, examples: int, random_seed: int = 0, assert_each: bool = False) -> None:
-    """Run `examples` generated sequences. With `assert_each`, the first call that breaks a rule
-    fails the run (hypothesis then shrinks it to a minimal sequence); without it every outcome
-    is only counted in the report."""
+def _run_examples(strategy, check, examples: int, random_seed: int, assert_each: bool) -> None:
+    """`examples` values drawn from `strategy`, each given to `check` (-> the rules it broke). With
+    `assert_each` the first broken rule fails the run and hypothesis shrinks it to a minimal example."""
 
     @seed(random_seed)
     @settings(
@@ -630,32 +629,25 @@ def fuzz(fuzzer: Fuzzer, examples: int, random_seed: int = 0, assert_each: bool 
         suppress_health_check=list(HealthCheck),
         phases=[Phase.generate, Phase.shrink] if assert_each else [Phase.generate],
     )
-    @given(sequences())
-    def one(sequence: Sequence) -> None:
-        problems = fuzzer.run(sequence)
+    @given(strategy)
+    def one(value) -> None:
+        problems = check(value)
         assert not (assert_each and problems), problems
 
     one()
+
+
+def fuzz(fuzzer: Fuzzer, examples: int, random_seed: int = 0, assert_each: bool = False) -> None:
+    """Run `examples` generated sequences. With `assert_each`, the first call that breaks a rule
+    fails the run (hypothesis then shrinks it to a minimal sequence); without it every outcome
+    is only counted in the report."""
+    _run_examples(sequences(), fuzzer.run, examples, random_seed, assert_each)
 
 
 def fuzz_maps(fuzzer: Fuzzer, examples: int, random_seed: int = 0, assert_each: bool = False) -> None:
     """Send `examples` generated inline maps to ValidateRetargetMap: each must be accepted or
     refused with INVALID_ARGUMENT and a short message, never anything else."""
-
-    @seed(random_seed)
-    @settings(
-        max_examples=examples,
-        deadline=None,
-        database=None,
-        suppress_health_check=list(HealthCheck),
-        phases=[Phase.generate, Phase.shrink] if assert_each else [Phase.generate],
-    )
-    @given(inline_maps())
-    def one(text: str) -> None:
-        problems = fuzzer.validate_map(text)
-        assert not (assert_each and problems), problems
-
-    one()
+    _run_examples(inline_maps(), fuzzer.validate_map, examples, random_seed, assert_each)
 
 
 def fuzz_for(fuzzer: Fuzzer, seconds: float, random_seed: int = 0, batch: int = 50) -> None:

@@ -416,33 +416,7 @@ static class AbiTest
             new KeyValuePair<string, Action>("failure_is_reported", TestFailureIsReported),
             new KeyValuePair<string, Action>("dispose_mid_stream", TestDisposeMidStream),
         };
-        if (only.Count > 0)
-        {
-            cases.AddRange(secured);
-            cases = cases.FindAll(c => only.Contains(c.Key));
-            if (cases.Count != only.Count)
-            {
-                Console.Error.WriteLine("unknown case among: " + string.Join(", ", only.ToArray()));
-                return 64;
-            }
-        }
-        int passed = 0, failed = 0;
-        foreach (var c in cases)
-        {
-            var watch = Stopwatch.StartNew();
-            try
-            {
-                c.Value();
-                passed++;
-                Console.WriteLine("PASS {0} ({1:F2} s)", c.Key, watch.Elapsed.TotalSeconds);
-            }
-            catch (Exception e)
-            {
-                failed++;
-                Console.WriteLine("FAIL {0}: {1}", c.Key, e);
-            }
-        }
-        Console.WriteLine("{0} passed, {1} failed", passed, failed);
-        return failed == 0 ? 0 : 1;
+        if (only.Count > 0) cases.AddRange(secured);
+        return RunCases(cases, only, () => { });
     }
 }

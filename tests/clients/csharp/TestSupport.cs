@@ -1,6 +1,8 @@
-// What the C# test programs (AbiTest, UnityComponentsTest) share: a failing check, and the
-// test speech as PCM16 mono samples from its WAV file.
+// What the C# test programs (AbiTest, UnityComponentsTest) share: a failing check, the test
+// speech as PCM16 mono samples from its WAV file, and the case runner.
 using System;
+using System.Collections.Generic;
+using System.Diagnostics;
 using System.IO;
 
 static class TestSupport
@@ -37,5 +39,40 @@ static class TestSupport
             pos += 8 + size + (size & 1);
         }
         throw new Exception("no data chunk");
+    }
+
+    /// <summary>Runs the cases named in `only` (every case when it is empty), `beforeEach` first;
+    /// prints PASS/FAIL per case and "N passed, N failed". -> exit code: 0, 1 on a failure, 64 on
+    /// an unknown case name.</summary>
+    public static int RunCases(List<KeyValuePair<string, Action>> cases, List<string> only, Action beforeEach)
+    {
+        if (only.Count > 0)
+        {
+            cases = cases.FindAll(c => only.Contains(c.Key));
+            if (cases.Count != only.Count)
+            {
+                Console.Error.WriteLine("unknown case among: " + string.Join(", ", only.ToArray()));
+                return 64;
+            }
+        }
+        int passed = 0, failed = 0;
+        foreach (var c in cases)
+        {
+            var watch = Stopwatch.StartNew();
+            beforeEach();
+            try
+            {
+                c.Value();
+                passed++;
+                Console.WriteLine("PASS {0} ({1:F2} s)", c.Key, watch.Elapsed.TotalSeconds);
+            }
+            catch (Exception e)
+            {
+                failed++;
+                Console.WriteLine("FAIL {0}: {1}", c.Key, e);
+            }
+        }
+        Console.WriteLine("{0} passed, {1} failed", passed, failed);
+        return failed == 0 ? 0 : 1;
     }
 }

@@ -318,30 +318,6 @@ static class UnityComponentsTest
             new KeyValuePair<string, Action>("live_filter", TestLiveFilter),
             new KeyValuePair<string, Action>("mutual_tls", TestMutualTls),
         };
-        cases = cases.FindAll(c => only.Contains(c.Key));
-        if (cases.Count != only.Count)
-        {
-            Console.Error.WriteLine("unknown case among: " + string.Join(", ", only.ToArray()));
-            return 64;
-        }
-        int passed = 0, failed = 0;
-        foreach (var c in cases)
-        {
-            var watch = Stopwatch.StartNew();
-            Engine.Logs.Clear();
-            try
-            {
-                c.Value();
-                passed++;
-                Console.WriteLine("PASS {0} ({1:F2} s)", c.Key, watch.Elapsed.TotalSeconds);
-            }
-            catch (Exception e)
-            {
-                failed++;
-                Console.WriteLine("FAIL {0}: {1}", c.Key, e);
-            }
-        }
-        Console.WriteLine("{0} passed, {1} failed", passed, failed);
-        return failed == 0 ? 0 : 1;
+        return RunCases(cases, only, () => Engine.Logs.Clear());
     }
 }
